@@ -1,0 +1,77 @@
+# DenseSiam, ResNet-50 (paper Sec. 3; Table 1/2 pre-training model).
+#
+# | part            | setting                                             |
+# | --------------- | --------------------------------------------------- |
+# | encoder         | ResNet-50, C5 (stride 32) dense map, no pooling     |
+# | global branch   | SimSiam: 3-layer MLP projector 2048, predictor 512  |
+# | PixSim          | 1x1-conv projector 2048-512-512-512, predictor      |
+# |                 | 512-128-512, D = negative cosine, K = 7, lambda1 = 1|
+# | RegionSim       | 512 regions (PixSim projector channels), g' and h'  |
+# |                 | MLPs of 512, InfoNCE T = 0.2, lambda2 = 0.1,        |
+# |                 | on from half of training (RegionSimHook)            |
+model = dict(
+    type='DenseSiam',
+    backbone=dict(
+        type='ResNet',
+        depth=50,
+        norm_cfg=dict(type='SyncBN'),
+        zero_init_residual=True),
+    neck=dict(
+        type='NonLinearNeck',
+        in_channels=2048,
+        hid_channels=2048,
+        out_channels=2048,
+        num_layers=3,
+        with_last_bn_affine=False,
+        with_avg_pool=True),
+    head=dict(
+        type='LatentPredictHead',
+        loss=dict(type='CosineSimilarityLoss'),
+        predictor=dict(
+            type='NonLinearNeck',
+            in_channels=2048,
+            hid_channels=512,
+            out_channels=2048,
+            with_avg_pool=False,
+            with_last_bn=False,
+            with_last_bias=True)),
+    pix_sim_neck=dict(
+        type='DenseNonLinearNeck',
+        in_channels=2048,
+        hid_channels=512,
+        out_channels=512,
+        num_layers=3,
+        with_last_bn_affine=False),
+    pix_sim_head=dict(
+        type='PixSimHead',
+        sample_order='proj_pred_sample',
+        predictor=dict(
+            type='DenseNonLinearNeck',
+            in_channels=512,
+            hid_channels=128,
+            out_channels=512,
+            num_layers=2,
+            with_last_bn=False,
+            with_last_bias=True),
+        loss=dict(type='DenseSimilarityLoss', mode='cosine')),
+    region_sim_head=dict(
+        type='RegionSimHead',
+        projector=dict(
+            type='NonLinearNeck',
+            in_channels=2048,
+            hid_channels=512,
+            out_channels=512,
+            num_layers=2,
+            with_avg_pool=False),
+        predictor=dict(
+            type='NonLinearNeck',
+            in_channels=512,
+            hid_channels=128,
+            out_channels=512,
+            with_avg_pool=False,
+            with_last_bn=False,
+            with_last_bias=True),
+        loss=dict(type='RegionInfoNCELoss', temperature=0.2)),
+    grid_size=7,
+    dense_loss_weight=1.0,
+    region_loss_weight=0.1)

@@ -1,0 +1,25 @@
+# SimSiam baseline for DenseSiam's COCO 800-epoch setting (same data,
+# batch, lr and schedule as densesiam_resnet50_16xb32-coslr-800e_coco.py).
+_base_ = 'mmpretrain::simsiam/simsiam_resnet50_8xb32-coslr-200e_in1k.py'
+
+lr = 0.05 * 512 / 256
+optim_wrapper = dict(optimizer=dict(lr=lr))
+train_dataloader = dict(
+    collate_fn=dict(_delete_=True, type='default_collate'),
+    dataset=dict(
+        _delete_=True,
+        type='CustomDataset',
+        data_root='data/coco/',
+        data_prefix='train2017',
+        with_label=False,
+        pipeline={{_base_.train_pipeline}}))
+param_scheduler = [
+    dict(type='CosineAnnealingLR', T_max=800, by_epoch=True, begin=0, end=800)
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=800)
+default_hooks = dict(
+    checkpoint=dict(type='CheckpointHook', interval=50, max_keep_ckpts=3))
+custom_hooks = [
+    dict(type='SimSiamHook', priority='HIGH', fix_pred_lr=True, lr=lr)
+]
+auto_scale_lr = dict(base_batch_size=512)

@@ -1,0 +1,75 @@
+# Copyright (c) densesiam_mm contributors. All rights reserved.
+from typing import Optional
+
+import torch
+from mmengine.model import BaseModule
+from mmpretrain.registry import MODELS
+
+from ..utils.geometry import Correspondence, sample_at_grid
+
+
+@MODELS.register_module()
+class PixSimHead(BaseModule):
+    """PixSim: pixel similarity at corresponding points of two views.
+
+    ``L = 1/2 [D(p1', sg(z2')) + D(p2', sg(z1'))]`` where ``z`` is the
+    projector map of a view, ``p = h(z)`` the predictor map, and ``'`` means
+    sampled at the ``K x K`` original-image points shared by both views.
+
+    Args:
+        predictor (dict): the dense predictor h, e.g. ``DenseNonLinearNeck``.
+        loss (dict): D, e.g. ``DenseSimilarityLoss(mode='cosine')``.
+        sample_order (str): ``'proj_pred_sample'`` (default: predict on the
+            whole map, then sample) or ``'proj_sample_pred'`` (sample the
+            projector map, then predict on the ``K x K`` samples).
+    """
+    sample_orders = ('proj_pred_sample', 'proj_sample_pred')
+
+    def __init__(self,
+                 predictor: dict,
+                 loss: dict,
+                 sample_order: str = 'proj_pred_sample',
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if sample_order not in self.sample_orders:
+            raise ValueError(f'PixSimHead: unknown `sample_order` '
+                             f'{sample_order!r}; choose one of '
+                             f'{self.sample_orders}.')
+        self.predictor = MODELS.build(predictor)
+        self.loss_module = MODELS.build(loss)
+        self.sample_order = sample_order
+
+    def predict_at_points(self, proj: torch.Tensor, grid: torch.Tensor):
+        """Projector and predictor outputs at the grid points of one view.
+
+        Args:
+            proj (Tensor): ``(B, C, H, W)`` projector map z.
+            grid (Tensor): ``(B, K, K, 2)`` sampling grid of the view.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``(B, C, K, K)`` z' and p'.
+        """
+        proj_points = sample_at_grid(proj, grid)
+        if self.sample_order == 'proj_pred_sample':
+            pred_points = sample_at_grid(self.predictor(proj)[0], grid)
+        else:
+            pred_points = self.predictor(proj_points)[0]
+        return proj_points, pred_points
+
+    def loss(self, proj1: torch.Tensor, proj2: torch.Tensor,
+             corr: Correspondence) -> torch.Tensor:
+        """Symmetric PixSim loss.
+
+        Args:
+            proj1 (Tensor): ``(B, C, H, W)`` projector map of view 1.
+            proj2 (Tensor): ``(B, C, H, W)`` projector map of view 2.
+            corr (Correspondence): grids and validity of the pairs.
+
+        Returns:
+            Tensor: scalar loss; pairs without overlap do not contribute.
+        """
+        z1, p1 = self.predict_at_points(proj1, corr.grid1)
+        z2, p2 = self.predict_at_points(proj2, corr.grid2)
+        loss_1 = self.loss_module(p1, z2.detach(), corr.valid)
+        loss_2 = self.loss_module(p2, z1.detach(), corr.valid)
+        return 0.5 * (loss_1 + loss_2)

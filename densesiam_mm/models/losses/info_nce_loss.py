@@ -1,0 +1,54 @@
+# Copyright (c) densesiam_mm contributors. All rights reserved.
+from typing import Optional
+
+import torch
+import torch.nn.functional as F
+from mmengine.model import BaseModule
+from mmpretrain.registry import MODELS
+
+from .dense_similarity_loss import masked_mean
+
+
+@MODELS.register_module()
+class RegionInfoNCELoss(BaseModule):
+    """InfoNCE between matching regions of two views of the same image.
+
+    For image ``b``, region ``n`` of the prediction is pulled towards region
+    ``n`` of the target and pushed from the image's other regions:
+    ``-log softmax_m(<p_bn, z_bm> / T)[n]`` with L2-normalised embeddings.
+    Averaged over regions, then over valid pairs; float32 inside.
+
+    Args:
+        temperature (float): T. Defaults to 0.2.
+    """
+
+    def __init__(self, temperature: float = 0.2, init_cfg=None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if not temperature > 0:
+            raise ValueError('RegionInfoNCELoss: `temperature` must be > 0, '
+                             f'got {temperature!r}.')
+        self.temperature = temperature
+
+    def forward(self,
+                pred: torch.Tensor,
+                target: torch.Tensor,
+                valid: Optional[torch.Tensor] = None) -> torch.Tensor:
+        """Compute the loss.
+
+        Args:
+            pred (Tensor): ``(B, N, D)`` predicted region embeddings.
+            target (Tensor): ``(B, N, D)`` target embeddings (detached).
+            valid (Tensor, optional): ``(B,)`` bool, pairs to count.
+
+        Returns:
+            Tensor: scalar loss.
+        """
+        pred = F.normalize(pred.float(), dim=-1)
+        target = F.normalize(target.float(), dim=-1)
+        logits = torch.einsum('bnd,bmd->bnm', pred, target) / self.temperature
+        labels = torch.arange(logits.size(1), device=logits.device)
+        per_region = F.cross_entropy(
+            logits.flatten(0, 1),
+            labels.repeat(logits.size(0)),
+            reduction='none').view(logits.shape[:2])
+        return masked_mean(per_region.mean(dim=1), valid)

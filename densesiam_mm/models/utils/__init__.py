@@ -1,0 +1,10 @@
+# Copyright (c) densesiam_mm contributors. All rights reserved.
+from .geometry import (Correspondence, check_grid_size, grid_points,
+                       intersection_boxes, points_to_view_grid, sample_at_grid,
+                       correspondence_from_samples, view_correspondence)
+
+__all__ = [
+    'Correspondence', 'check_grid_size', 'grid_points', 'intersection_boxes',
+    'points_to_view_grid', 'sample_at_grid', 'view_correspondence',
+    'correspondence_from_samples'
+]

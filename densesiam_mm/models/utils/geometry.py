@@ -1,0 +1,208 @@
+# Copyright (c) densesiam_mm contributors. All rights reserved.
+"""Correspondence geometry between two augmented views of one image.
+
+Every view is a crop box of the original image (``x1, y1, x2, y2`` in
+original-image pixels, pixel-edge convention: pixel ``i`` covers
+``[i, i + 1)``), resized to the view size and possibly flipped horizontally.
+DenseSiam compares the two views at the *same original-image points*: a
+``K x K`` grid of cell centres inside the intersection of the two boxes.
+
+This module owns that computation, in batched tensor ops (no Python loop over
+images, no host-device synchronisation), for the pre-training model, the
+segmentation model and PiCIE alike:
+
+1. :func:`intersection_boxes` - intersection box per pair and a validity mask
+   (``False`` when the views do not overlap);
+2. :func:`grid_points` - ``K x K`` points in original-image pixels;
+3. :func:`points_to_view_grid` - normalised ``grid_sample`` coordinates of
+   those points in each view (``align_corners=False``, flip-aware);
+4. :func:`sample_at_grid` - ``grid_sample`` of a dense map at the points.
+
+:func:`view_correspondence` chains 1-3 for a pair of views.
+"""
+from typing import NamedTuple
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+
+def check_grid_size(grid_size) -> int:
+    """Validate the ``grid_size`` (K) config field and return it as int."""
+    if isinstance(grid_size, bool) or not isinstance(grid_size, int) \
+            or grid_size <= 0:
+        raise ValueError(
+            f'`grid_size` (K, the number of sampled points per side) must be '
+            f'a positive int, but got {grid_size!r}.')
+    return grid_size
+
+
+def intersection_boxes(boxes1: Tensor, boxes2: Tensor):
+    """Intersection of two batches of boxes.
+
+    Args:
+        boxes1 (Tensor): ``(B, 4)`` boxes ``x1, y1, x2, y2`` of view 1.
+        boxes2 (Tensor): ``(B, 4)`` boxes of view 2.
+
+    Returns:
+        tuple[Tensor, Tensor]: ``(B, 4)`` intersection boxes and ``(B,)``
+        bool validity (the intersection has a positive area). For invalid
+        pairs the returned box is view 1's box, so that downstream points stay
+        finite; callers must mask those pairs out.
+    """
+    top_left = torch.maximum(boxes1[:, :2], boxes2[:, :2])
+    bottom_right = torch.minimum(boxes1[:, 2:], boxes2[:, 2:])
+    valid = (bottom_right > top_left).all(dim=1)
+    inter = torch.cat([top_left, bottom_right], dim=1)
+    inter = torch.where(valid[:, None], inter, boxes1)
+    return inter, valid
+
+
+def grid_points(boxes: Tensor, grid_size: int) -> Tensor:
+    """Centres of a ``K x K`` grid of cells covering each box.
+
+    Args:
+        boxes (Tensor): ``(B, 4)`` boxes ``x1, y1, x2, y2``.
+        grid_size (int): K.
+
+    Returns:
+        Tensor: ``(B, K, K, 2)`` points ``(x, y)``, row-major (``[:, i, j]``
+        is row ``i`` from the top, column ``j`` from the left).
+    """
+    steps = (torch.arange(grid_size, device=boxes.device, dtype=boxes.dtype)
+             + 0.5) / grid_size  # (K,)
+    xs = boxes[:, 0:1] + steps[None] * (boxes[:, 2:3] - boxes[:, 0:1])
+    ys = boxes[:, 1:2] + steps[None] * (boxes[:, 3:4] - boxes[:, 1:2])
+    num = boxes.size(0)
+    xs = xs[:, None, :].expand(num, grid_size, grid_size)
+    ys = ys[:, :, None].expand(num, grid_size, grid_size)
+    return torch.stack([xs, ys], dim=-1)
+
+
+def points_to_view_grid(points: Tensor, boxes: Tensor,
+                        flips: Tensor) -> Tensor:
+    """Normalised ``grid_sample`` coordinates of original-image points.
+
+    A view shows ``box`` resized to the whole view (and then flipped
+    horizontally when ``flip``), so its normalised coordinate is
+    ``u = (x - x1) / (x2 - x1)``, mirrored to ``1 - u`` when flipped, and
+    ``2u - 1`` in ``grid_sample``'s ``align_corners=False`` convention. This
+    does not depend on the resolution of the sampled map, so it holds for the
+    image and for every feature map of the view.
+
+    Args:
+        points (Tensor): ``(B, ..., 2)`` points ``(x, y)`` in original-image
+            pixels.
+        boxes (Tensor): ``(B, 4)`` crop box of the view.
+        flips (Tensor): ``(B,)`` bool, horizontal flip of the view.
+
+    Returns:
+        Tensor: ``(B, ..., 2)`` coordinates in ``[-1, 1]`` for points inside
+        the box.
+    """
+    shape = (boxes.size(0), ) + (1, ) * (points.dim() - 2) + (2, )
+    origin = boxes[:, :2].reshape(shape)
+    size = (boxes[:, 2:] - boxes[:, :2]).clamp(min=1e-6).reshape(shape)
+    rel = (points - origin) / size
+    flip_x = flips.to(torch.bool).reshape(shape[:-1])
+    rel_x = torch.where(flip_x, 1 - rel[..., 0], rel[..., 0])
+    rel = torch.stack([rel_x, rel[..., 1]], dim=-1)
+    return rel * 2 - 1
+
+
+class Correspondence(NamedTuple):
+    """Sampling grids of the same original-image points in two views.
+
+    Attributes:
+        grid1 (Tensor): ``(B, K, K, 2)`` ``grid_sample`` coordinates in view 1.
+        grid2 (Tensor): ``(B, K, K, 2)`` coordinates in view 2.
+        valid (Tensor): ``(B,)`` bool, False where the views do not overlap.
+        points (Tensor): ``(B, K, K, 2)`` the points in original pixels.
+    """
+    grid1: Tensor
+    grid2: Tensor
+    valid: Tensor
+    points: Tensor
+
+
+def view_correspondence(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
+                        flips2: Tensor, grid_size: int) -> Correspondence:
+    """``K x K`` corresponding sampling grids for a batch of view pairs.
+
+    Args:
+        boxes1 (Tensor): ``(B, 4)`` crop boxes of view 1 (original pixels).
+        flips1 (Tensor): ``(B,)`` horizontal flips of view 1.
+        boxes2 (Tensor): ``(B, 4)`` crop boxes of view 2.
+        flips2 (Tensor): ``(B,)`` horizontal flips of view 2.
+        grid_size (int): K, points per side.
+
+    Returns:
+        Correspondence: grids for both views and the validity mask.
+    """
+    boxes1 = boxes1.float()
+    boxes2 = boxes2.float()
+    inter, valid = intersection_boxes(boxes1, boxes2)
+    points = grid_points(inter, grid_size)
+    grid1 = points_to_view_grid(points, boxes1, flips1)
+    grid2 = points_to_view_grid(points, boxes2, flips2)
+    return Correspondence(grid1, grid2, valid, points)
+
+
+def sample_at_grid(feats: Tensor, grid: Tensor) -> Tensor:
+    """Bilinearly sample a dense map at grid coordinates.
+
+    Args:
+        feats (Tensor): ``(B, C, H, W)`` dense map of one view.
+        grid (Tensor): ``(B, K, K, 2)`` coordinates from
+            :func:`points_to_view_grid`.
+
+    Returns:
+        Tensor: ``(B, C, K, K)`` sampled values.
+    """
+    return F.grid_sample(
+        feats,
+        grid.to(feats.dtype),
+        mode='bilinear',
+        padding_mode='border',
+        align_corners=False)
+
+
+def correspondence_from_samples(data_samples, grid_size: int,
+                                device: torch.device,
+                                views=(0, 1)) -> Correspondence:
+    """Correspondence of two views from packed data samples.
+
+    Each data sample carries ``view_boxes`` ``(V, 4)`` and ``view_flips``
+    ``(V,)`` written by ``MultiViewWithGeometry`` (as data fields or
+    metainfo). The small per-image arrays are stacked on the host and moved to
+    ``device`` in one non-blocking copy; everything else is batched.
+
+    Args:
+        data_samples (list): one data sample per image.
+        grid_size (int): K.
+        device (torch.device): where the model runs.
+        views (tuple[int, int]): which two views to pair.
+
+    Returns:
+        Correspondence: grids of the two views, validity and points.
+    """
+    try:
+        boxes = torch.stack([
+            torch.as_tensor(sample.view_boxes, dtype=torch.float32)
+            for sample in data_samples
+        ])
+        flips = torch.stack([
+            torch.as_tensor(sample.view_flips, dtype=torch.bool)
+            for sample in data_samples
+        ])
+    except AttributeError as err:
+        raise KeyError(
+            'Data samples carry no `view_boxes`/`view_flips`: build the views '
+            'with MultiViewWithGeometry and pack them with '
+            "PackInputs(algorithm_keys=['view_boxes', 'view_flips']).") \
+            from err
+    boxes = boxes.to(device, non_blocking=True)
+    flips = flips.to(device, non_blocking=True)
+    first, second = views
+    return view_correspondence(boxes[:, first], flips[:, first],
+                               boxes[:, second], flips[:, second], grid_size)

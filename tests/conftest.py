@@ -1,0 +1,24 @@
+# Copyright (c) densesiam_mm contributors. All rights reserved.
+import os
+import os.path as osp
+
+import pytest
+
+REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+SHARED_DATA = os.environ.get(
+    'DENSESIAM_SHARED_DATA', osp.join(REPO_ROOT, '..', 'shared', 'data'))
+DEMO_DATA = osp.join(REPO_ROOT, 'data', 'demo')
+
+
+def shared_path(*parts) -> str:
+    """Path under the shared data folder, or skip the test with a reason."""
+    path = osp.join(SHARED_DATA, *parts)
+    if not osp.exists(path):
+        pytest.skip(f'shared data not found: {path} (set '
+                    'DENSESIAM_SHARED_DATA to the folder of '
+                    '../shared/data/README.md)')
+    return path
+
+
+def config_path(*parts) -> str:
+    return osp.join(REPO_ROOT, 'configs', *parts)
