@@ -76,14 +76,17 @@ else
   "${PIP[@]}" install --no-deps "$WHEEL"
 fi
 
-# 3. The OpenMMLab libraries and this package. The constraints keep pip from
-#    touching torch, torchvision or mmcv while resolving the others.
+# 3. The OpenMMLab libraries and this package (a no-op in seconds when they
+#    are there). The constraints keep pip from touching torch, torchvision or
+#    mmcv while resolving the others.
 CONSTRAINTS=$(mktemp)
 "$PY" -m pip freeze 2>/dev/null | grep -iE '^(torch|torchvision|mmcv)==' > "$CONSTRAINTS" || true
-if ! has "import mmengine, mmpretrain, mmseg, mmdet, mim, pytest, densesiam_mm"; then
-  log "installing mmengine, mmpretrain, mmsegmentation, mmdet, openmim and densesiam_mm"
-  "${PIP[@]}" install -c "$CONSTRAINTS" -r requirements/runtime.txt -r requirements/tests.txt
-  "${PIP[@]}" install -c "$CONSTRAINTS" --no-build-isolation -e .
+"${PIP[@]}" install -c "$CONSTRAINTS" -r requirements/runtime.txt -r requirements/tests.txt
+# densesiam_mm is checked as an installed distribution: `import` would also
+# succeed from the source tree without the install (and its .mim links).
+if ! has "import importlib.metadata as m; m.version('densesiam_mm')"; then
+  log "installing densesiam_mm (editable)"
+  "${PIP[@]}" install -c "$CONSTRAINTS" --no-build-isolation --no-deps -e .
 fi
 rm -f "$CONSTRAINTS"
 "$PY" - <<'PY'

@@ -78,3 +78,19 @@ def test_demo_checkpoint_resumes(tmp_path):
     assert 'weights_only=False' not in log
     iters = [r['iter'] for r in scalars(tmp_path) if 'loss' in r]
     assert iters[-2:] == [4, 5]
+
+
+def test_mim_train_finds_the_packaged_config(tmp_path):
+    """`mim train densesiam_mm NAME` resolves the config in the package."""
+    mim = osp.join(osp.dirname(sys.executable), 'mim')
+    cmd = [
+        mim, 'train', 'densesiam_mm',
+        'densesiam_resnet18_1xb8-coslr-60i_demo.py', '--work-dir',
+        str(tmp_path), '--cfg-options', 'train_cfg.max_iters=1',
+        'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False'
+    ]
+    proc = subprocess.run(
+        cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
+    assert 'Training finished successfully' in proc.stdout + proc.stderr
