@@ -1,0 +1,117 @@
+# Copyright (c) densesiam_mm contributors. All rights reserved.
+"""Loading of segmentation label maps with checks that name the file."""
+import os.path as osp
+from typing import Optional
+
+import numpy as np
+from mmseg.datasets.transforms import LoadAnnotations
+from mmseg.registry import TRANSFORMS
+
+
+def check_seg_dataset_paths(dataset_name: str, ann_file: str,
+                            data_prefix: dict) -> None:
+    """Fail early, naming the path, when a split file or folder is missing.
+
+    Args:
+        dataset_name (str): Shown in the message.
+        ann_file (str): Split list (one image stem a line) or ``''``.
+        data_prefix (dict): ``img_path`` and (optional) ``seg_map_path``
+            folders, already joined with ``data_root``.
+
+    Raises:
+        FileNotFoundError: naming every missing path.
+    """
+    missing = []
+    if ann_file and not osp.isfile(ann_file):
+        missing.append(f'split file (ann_file) {ann_file}')
+    for key in ('img_path', 'seg_map_path'):
+        folder = data_prefix.get(key)
+        if folder and not osp.isdir(folder):
+            missing.append(f'{key} folder {folder}')
+    if missing:
+        raise FileNotFoundError(
+            f'{dataset_name}: missing ' + '; '.join(missing) +
+            '. See docs/unsup_seg_data.md for the expected layout.')
+
+
+@TRANSFORMS.register_module()
+class LoadCheckedSegAnnotations(LoadAnnotations):
+    """mmseg's ``LoadAnnotations`` with checks of the loaded label map.
+
+    After loading (and after the dataset's ``label_map``, e.g. CamVid's
+    ``11 → 255``, is applied), the label map must
+
+    - exist (a missing file raises ``FileNotFoundError`` naming it);
+    - have the size of its image: compared with ``ori_shape``, so put this
+      transform after ``LoadImageFromFile`` (before or after ``Resize``:
+      ``ori_shape`` is the decoded image size). Without ``ori_shape`` the
+      size check is skipped;
+    - contain only class ids ``0..num_classes-1`` and ``ignore_index``.
+
+    Any violation raises ``ValueError`` naming the label file and the image.
+
+    **Required Keys:** ``seg_map_path``, ``ori_shape`` (for the size check),
+    ``num_classes`` unless given as argument (the datasets of this package
+    add it to every sample).
+
+    **Added Keys:** ``gt_seg_map`` (uint8, ``(H, W)``), ``seg_fields``.
+
+    Args:
+        num_classes (int, optional): Number of classes. Defaults to the
+            ``num_classes`` key of the sample.
+        ignore_index (int): Label allowed besides the classes. Defaults to
+            255.
+        **kwargs: Passed to ``mmseg.datasets.transforms.LoadAnnotations``.
+    """
+
+    def __init__(self,
+                 num_classes: Optional[int] = None,
+                 ignore_index: int = 255,
+                 **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.num_classes = num_classes
+        self.ignore_index = ignore_index
+
+    def _load_seg_map(self, results: dict) -> None:
+        path = results['seg_map_path']
+        if self.backend_args is None and not osp.isfile(path):
+            raise FileNotFoundError(
+                f'{type(self).__name__}: label map {path} not found (image '
+                f'{results.get("img_path")})')
+        try:
+            super()._load_seg_map(results)
+        except Exception as err:
+            raise ValueError(f'{type(self).__name__}: cannot read label map '
+                             f'{path}: {err}') from err
+        seg = results['gt_seg_map']
+        if seg.ndim != 2:
+            raise ValueError(
+                f'{type(self).__name__}: label map {path} has shape '
+                f'{seg.shape}; expected a single-channel index map')
+        ori_shape = results.get('ori_shape')
+        if ori_shape is not None and tuple(seg.shape) != tuple(
+                ori_shape[:2]):
+            raise ValueError(
+                f'{type(self).__name__}: label map {path} is '
+                f'{seg.shape[1]}x{seg.shape[0]} (WxH) but its image '
+                f'{results.get("img_path")} is '
+                f'{ori_shape[1]}x{ori_shape[0]}')
+        num_classes = self.num_classes or results.get('num_classes')
+        if num_classes is None:
+            raise KeyError(
+                f'{type(self).__name__}: set num_classes, or use a dataset '
+                "that adds 'num_classes' to its samples")
+        # label maps are uint8 after loading: a 256-bin histogram is cheap
+        values = np.flatnonzero(np.bincount(seg.ravel(), minlength=256))
+        bad = values[(values >= num_classes)
+                     & (values != self.ignore_index)]
+        if bad.size:
+            raise ValueError(
+                f'{type(self).__name__}: label map {path} has class ids '
+                f'{bad.tolist()} outside 0..{num_classes - 1} (ignore index '
+                f'{self.ignore_index})')
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(num_classes={self.num_classes}, '
+                f'ignore_index={self.ignore_index}, '
+                f"imdecode_backend='{self.imdecode_backend}')")
