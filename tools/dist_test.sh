@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
-# Usage: bash tools/dist_train.sh CONFIG CHECKPOINT GPUS [test.py args...]
+# Usage: bash tools/dist_test.sh CONFIG CHECKPOINT GPUS [test.py args...]
+# GPUS processes (CPU processes with the gloo backend when there is no GPU);
+# PYTHON picks the interpreter (default: python on PATH).
 CONFIG=$1
 CHECKPOINT=$2
 GPUS=$3
@@ -9,7 +11,7 @@ PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 
 PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-python -m torch.distributed.run \
+"${PYTHON:-python}" -m torch.distributed.run \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
     --master_addr=$MASTER_ADDR \

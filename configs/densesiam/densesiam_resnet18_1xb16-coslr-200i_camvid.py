@@ -44,7 +44,7 @@ view_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile', color_type='color'),
+    dict(type='CheckedLoadImageFromFile', color_type='color'),
     dict(
         type='MultiViewWithGeometry', num_views=2, transforms=[view_pipeline]),
     dict(type='PackInputs', algorithm_keys=['view_boxes', 'view_flips']),

@@ -58,7 +58,7 @@ view_pipeline = [
     dict(type='RandomFlip', prob=0.5, direction='horizontal'),
 ]
 train_pipeline = [
-    dict(type='LoadImageFromFile', color_type='color'),
+    dict(type='CheckedLoadImageFromFile', color_type='color'),
     dict(
         type='MultiViewWithGeometry', num_views=2, transforms=[view_pipeline]),
     dict(type='PackInputs', algorithm_keys=['view_boxes', 'view_flips']),
@@ -80,7 +80,14 @@ default_hooks = dict(
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=20, max_keep_ckpts=3))
 custom_hooks = [
-    dict(type='SimSiamHook', priority='HIGH', fix_pred_lr=True, lr={{_base_.lr}}),
+    # adjust_by_epoch=False: an iteration-based loop has one "epoch", so the
+    # predictor lr must be fixed every iteration (also after a resume).
+    dict(
+        type='SimSiamHook',
+        priority='HIGH',
+        fix_pred_lr=True,
+        lr={{_base_.lr}},
+        adjust_by_epoch=False),
     dict(type='RegionSimHook', start_ratio=0.5),
 ]
 randomness = dict(seed=0)

@@ -33,8 +33,10 @@ view_pipeline = [
 ]
 
 train_pipeline = [
-    # color_type='color': grayscale images become 3-channel, RGBA drops alpha.
-    dict(type='LoadImageFromFile', color_type='color'),
+    # color_type='color': grayscale images become 3-channel, RGBA drops alpha;
+    # an unreadable image raises naming the file (on_unreadable='skip' skips
+    # it with a counted warning).
+    dict(type='CheckedLoadImageFromFile', color_type='color'),
     dict(
         type='MultiViewWithGeometry', num_views=2, transforms=[view_pipeline]),
     dict(type='PackInputs', algorithm_keys=['view_boxes', 'view_flips']),
