@@ -1,5 +1,11 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 from .geometric import RandomResizedCropWithBox
+from .loading import CheckedLoadImageFromFile
+from .loading_seg import LoadCheckedSegAnnotations, check_seg_dataset_paths
 from .wrappers import MultiViewWithGeometry
 
-__all__ = ['RandomResizedCropWithBox', 'MultiViewWithGeometry']
+__all__ = [
+    'RandomResizedCropWithBox', 'MultiViewWithGeometry',
+    'CheckedLoadImageFromFile', 'LoadCheckedSegAnnotations',
+    'check_seg_dataset_paths'
+]

@@ -1,4 +1,5 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
+from .nan_guard_hook import NaNGuardHook
 from .region_sim_hook import RegionSimHook
 
-__all__ = ['RegionSimHook']
+__all__ = ['RegionSimHook', 'NaNGuardHook']
