@@ -72,14 +72,19 @@ def load_checkpoint_file(filename: str, map_location=None):
                 f'refuses ({str(err).splitlines()[0]}). Unset '
                 'DENSESIAM_WEIGHTS_ONLY=strict to load it if you trust it.') \
                 from err
+        try:
+            checkpoint = torch.load(
+                filename, map_location=map_location, weights_only=False)
+        except Exception as full_err:
+            raise ValueError(f'{filename} is not a readable torch checkpoint: '
+                             f'{full_err}') from full_err
         print_log(
-            f'{filename}: not loadable with weights_only=True; loading it '
+            f'{filename}: not loadable with weights_only=True; loaded it '
             'with weights_only=False (trusted file assumed; set '
             'DENSESIAM_WEIGHTS_ONLY=strict to refuse).',
             logger='current',
             level=30)
-        return torch.load(
-            filename, map_location=map_location, weights_only=False)
+        return checkpoint
     except Exception as err:  # torch raises many types for non-checkpoints
         raise ValueError(
             f'{filename} is not a readable torch checkpoint: {err}') from err
