@@ -1,0 +1,224 @@
+# Copyright (c) densesiam_mm contributors. All rights reserved.
+"""Extract the backbone of a pre-training checkpoint for fine-tuning.
+
+A DenseSiam (or mmpretrain SimSiam) checkpoint holds the whole pre-training
+model: ``backbone.*`` (the ResNet that transfers), ``neck.*``, ``head.*``,
+``pix_sim_neck.*``, ``pix_sim_head.*``, ``region_sim_head.*`` and, in a
+training checkpoint, optimizer and message-hub state. This tool keeps only
+``backbone.*`` with the prefix removed::
+
+    python tools/model_converters/extract_backbone_weights.py \\
+        work_dirs/densesiam/epoch_200.pth densesiam_r50_backbone.pth
+
+- default output: an mmengine checkpoint ``{'state_dict': ..., 'meta': ...}``
+  whose keys (``conv1.weight``, ``layer1.0.bn1.weight``, ...) are those of
+  mmdet's ``ResNet``, mmseg's ``ResNet`` (V1b stem) and mmpretrain's
+  ``ResNet``; load it with
+  ``init_cfg=dict(type='Pretrained', checkpoint=OUT)``.
+- ``--torchvision``: a plain state dict for ``torchvision.models.resnetXX``
+  (``model.load_state_dict(sd, strict=False)`` leaves only ``fc.*``, the new
+  task head, missing).
+
+The file is refused, with a message naming it, when it is not a torch
+checkpoint or holds no ``backbone.*`` weights.
+"""
+import argparse
+import os
+import os.path as osp
+import sys
+import zipfile
+from collections import OrderedDict
+
+import torch
+
+from densesiam_mm.utils import load_checkpoint_file
+from densesiam_mm.version import __version__
+
+# blocks per stage -> (depth, block); same table as torchvision / mmpretrain
+RESNET_ARCHS = {
+    (2, 2, 2, 2, 'basic'): 18,
+    (3, 4, 6, 3, 'basic'): 34,
+    (3, 4, 6, 3, 'bottleneck'): 50,
+    (3, 4, 23, 3, 'bottleneck'): 101,
+    (3, 8, 36, 3, 'bottleneck'): 152,
+}
+
+
+class CheckpointError(ValueError):
+    """The input file cannot give backbone weights."""
+
+
+def _looks_like_torch_file(filename: str) -> bool:
+    """A torch.save zip archive, or a legacy pickle (protocol >= 2)."""
+    if zipfile.is_zipfile(filename):
+        return True
+    with open(filename, 'rb') as f:
+        return f.read(1) == b'\x80'
+
+
+def load_state_dict(filename: str) -> dict:
+    """Load ``filename`` and return its model state dict.
+
+    Accepts an mmengine checkpoint (``state_dict`` entry) or a bare state
+    dict. Raises :class:`CheckpointError` naming the file otherwise.
+    """
+    if not osp.isfile(filename):
+        raise CheckpointError(f'checkpoint file {filename} does not exist.')
+    if not _looks_like_torch_file(filename):
+        raise CheckpointError(
+            f'{filename} is not a torch checkpoint (neither a torch.save '
+            'zip archive nor a pickle).')
+    try:
+        checkpoint = load_checkpoint_file(filename, map_location='cpu')
+    except Exception as err:  # torch raises many types for bad files
+        raise CheckpointError(
+            f'{filename} is not a readable torch checkpoint: {err}') from err
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(
+            f'{filename} is not a model checkpoint: it holds a '
+            f'{type(checkpoint).__name__}, not a dict of weights.')
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, dict) or not any(
+            torch.is_tensor(v) for v in state_dict.values()):
+        raise CheckpointError(
+            f'{filename} is not a model checkpoint: no tensors in its '
+            f'"state_dict" (top-level keys: {sorted(checkpoint)[:8]}).')
+    return state_dict
+
+
+def extract_backbone(state_dict: dict,
+                     prefix: str = 'backbone.',
+                     filename: str = 'checkpoint') -> OrderedDict:
+    """Keep the ``prefix`` entries of ``state_dict``, prefix removed.
+
+    A ``module.`` (DDP) wrapper prefix is ignored. Raises
+    :class:`CheckpointError` when no key has the prefix.
+    """
+    if not prefix.endswith('.'):
+        prefix += '.'
+    backbone = OrderedDict()
+    for key, value in state_dict.items():
+        if key.startswith('module.'):
+            key = key[len('module.'):]
+        if key.startswith(prefix):
+            backbone[key[len(prefix):]] = value
+    if not backbone:
+        groups = sorted({key.split('.')[0] for key in state_dict})
+        hint = ''
+        if 'conv1' in groups and 'layer1' in groups:
+            hint = (' Its keys look like a backbone-only file already; '
+                    'use it directly with init_cfg=dict(type="Pretrained", '
+                    'checkpoint=...) and no prefix.')
+        raise CheckpointError(
+            f'{filename} has no backbone weights: no key starts with '
+            f'"{prefix}" (top-level groups: {groups[:10]}).{hint}')
+    return backbone
+
+
+def resnet_depth(backbone: dict):
+    """Depth of a torchvision-layout ResNet state dict, or None."""
+    blocks = []
+    for stage in range(1, 5):
+        ids = {
+            int(key.split('.')[1])
+            for key in backbone if key.startswith(f'layer{stage}.')
+        }
+        if not ids or ids != set(range(len(ids))):
+            return None
+        blocks.append(len(ids))
+    block = 'bottleneck' if 'layer1.0.conv3.weight' in backbone else 'basic'
+    depth = RESNET_ARCHS.get((*blocks, block))
+    if depth is None or 'conv1.weight' not in backbone:
+        return None
+    return depth
+
+
+def torchvision_keys(depth: int) -> set:
+    """State-dict keys of ``torchvision.models.resnet{depth}`` minus fc."""
+    import torchvision
+    model = getattr(torchvision.models, f'resnet{depth}')()
+    return {k for k in model.state_dict() if not k.startswith('fc.')}
+
+
+def check_resnet_keys(backbone: dict, filename: str = 'checkpoint') -> int:
+    """Check ``backbone`` is exactly a standard (torchvision-layout) ResNet.
+
+    Returns the depth. Raises :class:`CheckpointError` listing missing and
+    unexpected keys otherwise (e.g. a deep-stem ResNetV1c backbone).
+    """
+    depth = resnet_depth(backbone)
+    if depth is None:
+        raise CheckpointError(
+            f'{filename}: the backbone is not a standard ResNet (no '
+            f'conv1/layer1..layer4 of a known depth; first keys '
+            f'{list(backbone)[:4]}).')
+    expected = torchvision_keys(depth)
+    missing = sorted(expected - set(backbone))
+    unexpected = sorted(set(backbone) - expected)
+    if missing or unexpected:
+        raise CheckpointError(
+            f'{filename}: ResNet-{depth} backbone with non-standard keys: '
+            f'missing {missing[:5]}, unexpected {unexpected[:5]}.')
+    return depth
+
+
+def convert(in_file: str, out_file: str, torchvision: bool = False,
+            prefix: str = 'backbone.') -> dict:
+    """Extract the backbone of ``in_file`` into ``out_file``.
+
+    Returns a summary dict (``num_tensors``, ``depth`` or None).
+    """
+    backbone = extract_backbone(load_state_dict(in_file), prefix, in_file)
+    if torchvision:
+        depth = check_resnet_keys(backbone, in_file)
+        output = backbone
+    else:
+        depth = resnet_depth(backbone)
+        output = dict(
+            state_dict=backbone,
+            meta=dict(
+                source=osp.abspath(in_file),
+                prefix=prefix,
+                densesiam_mm_version=__version__))
+    out_dir = osp.dirname(osp.abspath(out_file))
+    os.makedirs(out_dir, exist_ok=True)
+    torch.save(output, out_file)
+    return dict(num_tensors=len(backbone), depth=depth)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Extract the backbone of a DenseSiam/SimSiam '
+        'pre-training checkpoint for mmdet/mmseg (or torchvision).')
+    parser.add_argument('checkpoint', help='pre-training checkpoint (.pth)')
+    parser.add_argument('output', help='backbone-only checkpoint to write')
+    parser.add_argument(
+        '--torchvision',
+        action='store_true',
+        help='write a plain state dict for torchvision.models.resnetXX '
+        '(load with strict=False; only fc.* stays missing)')
+    parser.add_argument(
+        '--prefix',
+        default='backbone.',
+        help='key prefix of the backbone in the checkpoint '
+        '(default: backbone.)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        summary = convert(args.checkpoint, args.output, args.torchvision,
+                          args.prefix)
+    except CheckpointError as err:
+        sys.exit(f'error: {err}')
+    arch = (f'ResNet-{summary["depth"]}'
+            if summary['depth'] else 'non-standard backbone (not a '
+            'torchvision-layout ResNet; check the target model\'s keys)')
+    style = 'torchvision' if args.torchvision else 'mmengine'
+    print(f'{args.output}: {summary["num_tensors"]} backbone tensors, '
+          f'{arch}, {style} format')
+
+
+if __name__ == '__main__':
+    main()
