@@ -68,8 +68,16 @@ class PixSimHead(BaseModule):
         Returns:
             Tensor: scalar loss; pairs without overlap do not contribute.
         """
-        z1, p1 = self.predict_at_points(proj1, corr.grid1)
-        z2, p2 = self.predict_at_points(proj2, corr.grid2)
+        if self.sample_order == 'proj_pred_sample':
+            # The targets z' are stop-gradient: sample them without a graph.
+            p1 = sample_at_grid(self.predictor(proj1)[0], corr.grid1)
+            p2 = sample_at_grid(self.predictor(proj2)[0], corr.grid2)
+            with torch.no_grad():
+                z1 = sample_at_grid(proj1, corr.grid1)
+                z2 = sample_at_grid(proj2, corr.grid2)
+        else:
+            z1, p1 = self.predict_at_points(proj1, corr.grid1)
+            z2, p2 = self.predict_at_points(proj2, corr.grid2)
         loss_1 = self.loss_module(p1, z2.detach(), corr.valid)
         loss_2 = self.loss_module(p2, z1.detach(), corr.valid)
         return 0.5 * (loss_1 + loss_2)

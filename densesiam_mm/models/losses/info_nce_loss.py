@@ -44,8 +44,10 @@ class RegionInfoNCELoss(BaseModule):
             Tensor: scalar loss.
         """
         pred = F.normalize(pred.float(), dim=-1)
-        target = F.normalize(target.float(), dim=-1)
-        logits = torch.einsum('bnd,bmd->bnm', pred, target) / self.temperature
+        # 1/T on the (B, N, D) target rather than on the (B, N, N) logits:
+        # one pass less over the logits forward and backward.
+        target = F.normalize(target.float(), dim=-1) / self.temperature
+        logits = torch.einsum('bnd,bmd->bnm', pred, target)
         labels = torch.arange(logits.size(1), device=logits.device)
         per_region = F.cross_entropy(
             logits.flatten(0, 1),

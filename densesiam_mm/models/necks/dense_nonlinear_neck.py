@@ -2,10 +2,12 @@
 from typing import List, Optional, Tuple, Union
 
 import torch
+import torch.nn.functional as F
 from mmcv.cnn import build_norm_layer
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 from torch import nn
+from torch.nn.modules.batchnorm import _BatchNorm
 
 
 @MODELS.register_module()
@@ -18,6 +20,9 @@ class DenseNonLinearNeck(BaseModule):
     ``DenseNonLinearNeck(num_layers=3, with_last_bn_affine=False)`` and its
     predictor h is ``DenseNonLinearNeck(num_layers=2, with_last_bn=False,
     with_last_bias=True)``, as in SimSiam.
+
+    With BatchNorm-type norms (BN, SyncBN) the MLP runs as one GEMM over all
+    ``B * H * W`` pixels; parameters and state dict are the convolutions'.
 
     Args:
         in_channels (int): input channels.
@@ -70,6 +75,11 @@ class DenseNonLinearNeck(BaseModule):
                         dict(norm_cfg, affine=with_last_bn_affine), out)[1])
             channels = out
         self.mlp = nn.Sequential(*layers)
+        # The GEMM path of `forward` is exact when every norm is a BatchNorm
+        # (statistics over B, H, W); other norms use the convolutions.
+        self.per_pixel_gemm = all(
+            isinstance(layer, (nn.Conv2d, _BatchNorm, nn.ReLU))
+            for layer in layers)
 
     def forward(self, x: Union[torch.Tensor, Tuple[torch.Tensor]]
                 ) -> Tuple[torch.Tensor]:
@@ -84,4 +94,20 @@ class DenseNonLinearNeck(BaseModule):
         """
         if isinstance(x, (tuple, list)):
             x = x[self.in_index]
-        return (self.mlp(x), )
+        if not self.per_pixel_gemm:
+            return (self.mlp(x), )
+        # A 1x1 conv is one linear map applied at every pixel: run the MLP as
+        # a single GEMM over all B*H*W pixels (rows), instead of per-image
+        # convolutions (PyTorch's CPU path for 1x1 convs on small batches),
+        # and BN over the rows, which are exactly BN's (B, H, W) samples.
+        num, _, height, width = x.shape
+        rows = x.permute(0, 2, 3, 1).reshape(num * height * width, -1)
+        for layer in self.mlp:
+            if isinstance(layer, nn.Conv2d):
+                rows = F.linear(rows, layer.weight.flatten(1), layer.bias)
+            elif isinstance(layer, _BatchNorm):
+                rows = layer(rows[:, :, None, None]).flatten(1)
+            else:
+                rows = layer(rows)
+        out = rows.view(num, height, width, -1).permute(0, 3, 1, 2)
+        return (out.contiguous(), )

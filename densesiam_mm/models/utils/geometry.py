@@ -22,6 +22,7 @@ segmentation model and PiCIE alike:
 """
 from typing import NamedTuple
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -167,6 +168,20 @@ def sample_at_grid(feats: Tensor, grid: Tensor) -> Tensor:
         align_corners=False)
 
 
+def _stack_field(data_samples, key: str, dtype: torch.dtype) -> Tensor:
+    """Stack one small per-image field of the data samples into a batch.
+
+    ``PackInputs`` leaves the fields as numpy arrays: they are stacked by
+    numpy and wrapped as one tensor (no per-image tensor op); tensors (e.g.
+    written by hand, possibly on the device) are stacked by torch.
+    """
+    values = [getattr(sample, key) for sample in data_samples]
+    if all(isinstance(value, Tensor) for value in values):
+        return torch.stack(values).to(dtype)
+    return torch.from_numpy(
+        np.stack([np.asarray(value) for value in values])).to(dtype)
+
+
 def correspondence_from_samples(data_samples, grid_size: int,
                                 device: torch.device,
                                 views=(0, 1)) -> Correspondence:
@@ -187,14 +202,8 @@ def correspondence_from_samples(data_samples, grid_size: int,
         Correspondence: grids of the two views, validity and points.
     """
     try:
-        boxes = torch.stack([
-            torch.as_tensor(sample.view_boxes, dtype=torch.float32)
-            for sample in data_samples
-        ])
-        flips = torch.stack([
-            torch.as_tensor(sample.view_flips, dtype=torch.bool)
-            for sample in data_samples
-        ])
+        boxes = _stack_field(data_samples, 'view_boxes', torch.float32)
+        flips = _stack_field(data_samples, 'view_flips', torch.bool)
     except AttributeError as err:
         raise KeyError(
             'Data samples carry no `view_boxes`/`view_flips`: build the views '
