@@ -3,6 +3,7 @@ import os
 import os.path as osp
 
 import pytest
+from mmengine.registry import DefaultScope
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SHARED_DATA = os.environ.get(
@@ -22,3 +23,13 @@ def shared_path(*parts) -> str:
 
 def config_path(*parts) -> str:
     return osp.join(REPO_ROOT, 'configs', *parts)
+
+
+@pytest.fixture(autouse=True)
+def restore_default_scope():
+    """Tests that set mmengine's default scope must not leak it into others
+    (registry lookups would then go to the wrong package)."""
+    saved = dict(DefaultScope._instance_dict)
+    yield
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(saved)

@@ -2,10 +2,11 @@
 from .geometric import RandomResizedCropWithBox
 from .loading import CheckedLoadImageFromFile
 from .loading_seg import LoadCheckedSegAnnotations, check_seg_dataset_paths
+from .pack_multi_view_seg_inputs import PackMultiViewSegInputs
 from .wrappers import MultiViewWithGeometry
 
 __all__ = [
     'RandomResizedCropWithBox', 'MultiViewWithGeometry',
     'CheckedLoadImageFromFile', 'LoadCheckedSegAnnotations',
-    'check_seg_dataset_paths'
+    'check_seg_dataset_paths', 'PackMultiViewSegInputs'
 ]

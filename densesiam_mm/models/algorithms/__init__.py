@@ -1,4 +1,7 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
+from .base_unsup_segmentor import BaseUnsupSegmentor
 from .densesiam import DenseSiam
+from .densesiam_seg import DenseSiamSeg
+from .picie import PiCIE
 
-__all__ = ['DenseSiam']
+__all__ = ['DenseSiam', 'BaseUnsupSegmentor', 'DenseSiamSeg', 'PiCIE']

@@ -1,4 +1,5 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 from .dense_nonlinear_neck import DenseNonLinearNeck
+from .simplified_fpn import SimplifiedFPN
 
-__all__ = ['DenseNonLinearNeck']
+__all__ = ['DenseNonLinearNeck', 'SimplifiedFPN']
