@@ -40,21 +40,22 @@ class PixSimHead(BaseModule):
         self.sample_order = sample_order
 
     def predict_at_points(self, proj: torch.Tensor, grid: torch.Tensor):
-        """Projector and predictor outputs at the grid points of one view.
+        """Stop-gradient target and prediction at the grid points of a view.
 
         Args:
             proj (Tensor): ``(B, C, H, W)`` projector map z.
             grid (Tensor): ``(B, K, K, 2)`` sampling grid of the view.
 
         Returns:
-            tuple[Tensor, Tensor]: ``(B, C, K, K)`` z' and p'.
+            tuple[Tensor, Tensor]: ``(B, C, K, K)`` sg(z') (no graph) and p'.
         """
-        proj_points = sample_at_grid(proj, grid)
         if self.sample_order == 'proj_pred_sample':
             pred_points = sample_at_grid(self.predictor(proj)[0], grid)
-        else:
-            pred_points = self.predictor(proj_points)[0]
-        return proj_points, pred_points
+            with torch.no_grad():
+                proj_points = sample_at_grid(proj, grid)
+            return proj_points, pred_points
+        proj_points = sample_at_grid(proj, grid)
+        return proj_points.detach(), self.predictor(proj_points)[0]
 
     def loss(self, proj1: torch.Tensor, proj2: torch.Tensor,
              corr: Correspondence) -> torch.Tensor:
@@ -68,16 +69,8 @@ class PixSimHead(BaseModule):
         Returns:
             Tensor: scalar loss; pairs without overlap do not contribute.
         """
-        if self.sample_order == 'proj_pred_sample':
-            # The targets z' are stop-gradient: sample them without a graph.
-            p1 = sample_at_grid(self.predictor(proj1)[0], corr.grid1)
-            p2 = sample_at_grid(self.predictor(proj2)[0], corr.grid2)
-            with torch.no_grad():
-                z1 = sample_at_grid(proj1, corr.grid1)
-                z2 = sample_at_grid(proj2, corr.grid2)
-        else:
-            z1, p1 = self.predict_at_points(proj1, corr.grid1)
-            z2, p2 = self.predict_at_points(proj2, corr.grid2)
-        loss_1 = self.loss_module(p1, z2.detach(), corr.valid)
-        loss_2 = self.loss_module(p2, z1.detach(), corr.valid)
+        z1, p1 = self.predict_at_points(proj1, corr.grid1)
+        z2, p2 = self.predict_at_points(proj2, corr.grid2)
+        loss_1 = self.loss_module(p1, z2, corr.valid)
+        loss_2 = self.loss_module(p2, z1, corr.valid)
         return 0.5 * (loss_1 + loss_2)
