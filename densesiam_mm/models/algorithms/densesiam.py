@@ -115,9 +115,6 @@ class DenseSiam(BaseSelfSupervisor):
                 loss_region = self.region_sim_head.loss(
                     proj1, feats1[-1], proj2, feats2[-1], corr)
             else:
-                # Keep RegionSim's parameters in the graph with zero weight so
-                # DDP needs no find_unused_parameters before the switch.
-                loss_region = sum(
-                    p.sum() for p in self.region_sim_head.parameters()) * 0.
+                loss_region = self.region_sim_head.inactive_loss()
             losses['loss_region'] = self.region_loss_weight * loss_region
         return losses

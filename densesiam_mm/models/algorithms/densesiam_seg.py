@@ -163,8 +163,6 @@ class DenseSiamSeg(BaseUnsupSegmentor):
                 loss_region = self.region_sim_head.loss(
                     proj1, feats1, proj2, feats2, corr)
             else:
-                # zero weight, parameters kept in the graph (DDP)
-                loss_region = sum(
-                    p.sum() for p in self.region_sim_head.parameters()) * 0.
+                loss_region = self.region_sim_head.inactive_loss()
             losses['loss_region'] = self.region_loss_weight * loss_region
         return losses

@@ -147,6 +147,14 @@ class RegionSimHead(BaseModule):
         return (proj.view(num_images, num_regions, -1),
                 pred.view(num_images, num_regions, -1))
 
+    def inactive_loss(self) -> torch.Tensor:
+        """Exact zero connected to every parameter of the head.
+
+        Used while RegionSim is switched off, so DDP sees all parameters
+        used and needs no ``find_unused_parameters``.
+        """
+        return sum(p.sum() for p in self.parameters()) * 0.
+
     def loss(self, mask_map1: torch.Tensor, feat_map1: torch.Tensor,
              mask_map2: torch.Tensor, feat_map2: torch.Tensor,
              corr: Correspondence) -> torch.Tensor:
