@@ -270,3 +270,23 @@ def test_backbone_init_from_torchvision_and_own_checkpoints(tmp_path):
                       prefix='backbone.')))
     for key, value in model.backbone.state_dict().items():
         torch.testing.assert_close(value, own_state[f'backbone.{key}'])
+
+
+@pytest.mark.parametrize('config', [DENSESIAM_CAMVID, PICIE_CAMVID])
+def test_bf16_autocast_losses_are_fp32_and_finite(config):
+    """Under autocast (the GPU recipe, here CPU bf16) every loss is
+    computed and returned in float32 and stays close to the fp32 one."""
+    model = build(config, region_sim_enabled=True) \
+        if config == DENSESIAM_CAMVID else build(config)
+    if config == PICIE_CAMVID:
+        model.set_centroids(F.normalize(torch.randn(2, 11, 128), dim=-1))
+    inputs, samples = two_view_batch()
+    ref = copy.deepcopy(model).loss(inputs, samples)
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        losses = model.loss(inputs, samples)
+    for name, value in losses.items():
+        assert value.dtype == torch.float32, name
+        assert torch.isfinite(value), name
+        assert abs(value.item() - ref[name].item()) < 0.05 * max(
+            1., abs(ref[name].item())), (name, value.item(), ref[name].item())
+    sum(losses.values()).backward()

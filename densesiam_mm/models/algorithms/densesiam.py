@@ -1,4 +1,5 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
+import contextlib
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -8,6 +9,15 @@ from mmpretrain.structures import DataSample
 
 from ...utils import revert_sync_bn_if_not_distributed
 from ..utils.geometry import check_grid_size, correspondence_from_samples
+
+
+def _autocast_off(device_type: str):
+    """Context that disables autocast on ``device_type``; a no-op context
+    for devices without autocast (e.g. ``meta``)."""
+    try:
+        return torch.autocast(device_type=device_type, enabled=False)
+    except RuntimeError:
+        return contextlib.nullcontext()
 
 
 @MODELS.register_module()
@@ -78,6 +88,18 @@ class DenseSiam(BaseSelfSupervisor):
         self.region_sim_enabled = region_sim_enabled
         revert_sync_bn_if_not_distributed(self)
 
+    def global_loss(self, z1: torch.Tensor, z2: torch.Tensor) -> torch.Tensor:
+        """SimSiam's symmetric loss on the ``(B, D)`` projections of the
+        two views, ``1/2 [D(h(z1), sg(z2)) + D(h(z2), sg(z1))]``.
+
+        The head (predictor on B pooled vectors: a negligible cost) runs in
+        float32 even under autocast, so the cosine is never taken in half
+        precision; without autocast this is exactly mmpretrain's SimSiam.
+        """
+        with _autocast_off(z1.device.type):
+            z1, z2 = z1.float(), z2.float()
+            return 0.5 * (self.head.loss(z1, z2) + self.head.loss(z2, z1))
+
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
         """Losses of a batch of view pairs.
@@ -98,7 +120,7 @@ class DenseSiam(BaseSelfSupervisor):
         # Global branch: SimSiam on pooled features.
         z1 = self.neck(feats1)[0]
         z2 = self.neck(feats2)[0]
-        loss_global = 0.5 * (self.head.loss(z1, z2) + self.head.loss(z2, z1))
+        loss_global = self.global_loss(z1, z2)
 
         # PixSim on the dense projector maps at shared points.
         corr = correspondence_from_samples(data_samples, self.grid_size,
