@@ -8,7 +8,9 @@ only difference between the variants is the dense branches:
 
 - ``simsiam``: mmpretrain's SimSiam (= DenseSiam's global branch);
 - ``densesiam_pixsim``: DenseSiam, RegionSim off (first half of training);
-- ``densesiam_full``: DenseSiam, RegionSim on (second half).
+- ``densesiam_full``: DenseSiam, RegionSim on (second half);
+- ``densesiam_full_cp``: the same with ``region_sim_head.with_cp=True``
+  (activation checkpointing of RegionSim: less memory, some recompute).
 
 Norm layers are plain BN (``BN`` for maps, ``BN1d`` for vectors), as in the
 one-process configs, so both models run without a process group.
@@ -26,11 +28,13 @@ from mmpretrain.structures import DataSample
 import densesiam_mm  # noqa: F401  (registers DenseSiam)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-VARIANTS = ('simsiam', 'densesiam_pixsim', 'densesiam_full')
+VARIANTS = ('simsiam', 'densesiam_pixsim', 'densesiam_full',
+            'densesiam_full_cp')
 VARIANT_NAMES = {
     'simsiam': 'SimSiam (global only)',
     'densesiam_pixsim': 'DenseSiam, + PixSim (RegionSim off)',
     'densesiam_full': 'DenseSiam, + PixSim + RegionSim',
+    'densesiam_full_cp': 'DenseSiam, + PixSim + RegionSim, with_cp=True',
 }
 
 
@@ -65,7 +69,8 @@ def variant_cfg(variant: str, backbone: str = 'resnet18') -> dict:
     if variant not in VARIANTS:
         raise ValueError(f'unknown variant {variant!r}; choose from '
                          f'{VARIANTS}')
-    cfg['region_sim_enabled'] = variant == 'densesiam_full'
+    cfg['region_sim_enabled'] = variant.startswith('densesiam_full')
+    cfg['region_sim_head']['with_cp'] = variant == 'densesiam_full_cp'
     return cfg
 
 

@@ -180,6 +180,7 @@ def bench_steps(args, backbone, lines, log):
     add('parameters, M', {k: v / 1e6 for k, v in params.items()},
         '{:.2f}'.format, '')
     avg = 0.5 * (wall['densesiam_pixsim'] + wall['densesiam_full'])
+    cp = 'densesiam_full_cp'
     lines += [
         f'### Train step: {setting}', '',
         report.table([
@@ -188,7 +189,11 @@ def bench_steps(args, backbone, lines, log):
         ], rows), '',
         f'Whole pre-training (RegionSim on for the second half, '
         f'`RegionSimHook(start_ratio=0.5)`): step time ratio '
-        f'**{avg / wall[base]:.3f}**.', ''
+        f'**{avg / wall[base]:.3f}**.', '',
+        f'RegionSim on with activation checkpointing '
+        f'(`region_sim_head.with_cp=True`): step time ratio '
+        f'{report.ratio(wall[cp], wall[base])}, peak memory ratio '
+        f'{report.ratio(peaks[cp], peaks[base])}.', ''
     ]
     branch_rows = []
     for i, v in enumerate(VARIANTS):
@@ -271,15 +276,33 @@ def bench_seg(args, lines, log):
         return
     ds, picie = result['densesiam_seg'], result['picie']
     runs = lambda r: ', '.join(f'{s:.1f}' for s in r['runs'])  # noqa
+    # PiCIE as published: before every epoch, k-means on view 1 and on
+    # view 2, then label assignment for each view: four single-view passes
+    # instead of this package's one two-view clustering pass.
+    picie_train = picie['seconds'] - picie['clustering']
+    published = picie_train + 4 * picie['view_pass']
     lines += [
         title, '',
-        report.table(['method', 'epoch s (median)', 'runs', 'ratio',
-                      'target'], [
-            ['PiCIE (clustering included)', f'{picie["seconds"]:.1f}',
-             runs(picie), '1', ''],
-            ['DenseSiam-Seg', f'{ds["seconds"]:.1f}', runs(ds),
+        report.table(['method', 'epoch s (median)', 'runs',
+                      'of which clustering s', 'ratio', 'target'], [
+            ['PiCIE, this package (one clustering pass, sampled pixels, '
+             'online labels)', f'{picie["seconds"]:.1f}', runs(picie),
+             f'{picie["clustering"]:.1f}', '1', ''],
+            ['DenseSiam-Seg', f'{ds["seconds"]:.1f}', runs(ds), '0',
              report.ratio(ds['seconds'], picie['seconds']), '<= 0.35'],
-        ]), ''
+            ['PiCIE, published per-epoch protocol (composed, lower '
+             'bound: training + 4 single-view passes of '
+             f'{picie["view_pass"]:.1f} s)', f'{published:.1f}', '',
+             f'{published - picie_train:.1f}', '1', ''],
+            ['DenseSiam-Seg vs that', f'{ds["seconds"]:.1f}', '', '0',
+             report.ratio(ds['seconds'], published), '<= 0.35'],
+        ]), '',
+        'The composed row adds to PiCIE\'s measured training part four '
+        'measured single-view feature passes over the same frames (PiCIE\'s '
+        'code runs k-means on view 1 and view 2, then assigns and writes '
+        'the labels of each view, every epoch); it leaves out the k-means '
+        'arithmetic on all pixels and the label files, so it is a lower '
+        'bound on that protocol\'s epoch.', ''
     ]
 
 

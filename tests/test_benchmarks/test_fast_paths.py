@@ -142,3 +142,38 @@ def test_factorisation_is_used_only_where_it_saves_work():
     fc0 = torch.nn.Linear(128, 256, bias=False)
     assert not _factorising_is_cheaper(
         torch.empty(2, 27, 16, 16), torch.empty(2, 128, 16, 16), fc0)
+
+
+def test_region_sim_checkpointing_gives_the_same_loss_and_gradients():
+    """``with_cp=True`` recomputes RegionSim's activations in backward: the
+    loss and every gradient are those of the plain head."""
+    torch.manual_seed(0)
+    plain = _head().double().train()
+    checkpointed = _head().double().train()
+    checkpointed.load_state_dict(plain.state_dict())
+    checkpointed.with_cp = True
+    rng = np.random.default_rng(0)
+    samples = []
+    for _ in range(3):
+        sample = DataSample()
+        sample.set_field(
+            np.array([[0, 0, 60, 50], [10, 5, 70, 64]], np.float32),
+            'view_boxes')
+        sample.set_field(rng.uniform(size=2) < 0.5, 'view_flips')
+        samples.append(sample)
+    corr = correspondence_from_samples(samples, 3, 'cpu')
+    maps = [torch.randn(3, 40, 8, 8, dtype=torch.float64, requires_grad=True)
+            for _ in range(2)]
+    feats = [torch.randn(3, 24, 4, 4, dtype=torch.float64,
+                         requires_grad=True) for _ in range(2)]
+
+    def loss_and_grads(head):
+        loss = head.loss(maps[0], feats[0], maps[1], feats[1], corr)
+        inputs = maps + feats + list(head.parameters())
+        return loss, torch.autograd.grad(loss, inputs)
+
+    loss_ref, grads_ref = loss_and_grads(plain)
+    loss_cp, grads_cp = loss_and_grads(checkpointed)
+    torch.testing.assert_close(loss_cp, loss_ref, rtol=0, atol=0)
+    for g_cp, g_ref in zip(grads_cp, grads_ref):
+        torch.testing.assert_close(g_cp, g_ref, rtol=1e-12, atol=1e-12)

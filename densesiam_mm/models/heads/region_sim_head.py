@@ -3,6 +3,7 @@ from typing import Optional
 
 import torch
 import torch.nn.functional as F
+import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
 from mmpretrain.models.necks import NonLinearNeck
 from mmpretrain.registry import MODELS
@@ -83,21 +84,34 @@ class RegionSimHead(BaseModule):
     keys are those of the configured projector. Other projector types are
     applied to the region embeddings directly.
 
+    Memory: the region activations are ``(B * N, D)`` per layer and view
+    (N = 512 regions in pre-training: as many rows as a 22x22 feature map
+    per image). With ``with_cp=True`` each view's embedding and each
+    direction of the loss run under activation checkpointing: only their
+    inputs and the ``(B, N, D)`` outputs are kept, the rest is recomputed
+    during backward. Loss and gradients are unchanged; the BN running
+    statistics of g' and h' are updated twice per step (they are never used:
+    RegionSim only exists in training).
+
     Args:
         projector (dict): g', e.g. ``NonLinearNeck(with_avg_pool=False)``.
         predictor (dict): h', e.g. ``NonLinearNeck(with_avg_pool=False)``.
         loss (dict): e.g. ``RegionInfoNCELoss(temperature=0.2)``.
+        with_cp (bool): activation checkpointing, see above. Defaults to
+            False.
     """
 
     def __init__(self,
                  projector: dict,
                  predictor: dict,
                  loss: dict,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.projector = MODELS.build(projector)
         self.predictor = MODELS.build(predictor)
         self.loss_module = MODELS.build(loss)
+        self.with_cp = with_cp
 
     def project_regions(self, mask_logits: torch.Tensor,
                         feats: torch.Tensor) -> torch.Tensor:
@@ -159,8 +173,15 @@ class RegionSimHead(BaseModule):
              mask_map2: torch.Tensor, feat_map2: torch.Tensor,
              corr: Correspondence) -> torch.Tensor:
         """Symmetric RegionSim loss; pairs without overlap do not count."""
-        z1, p1 = self.embed(mask_map1, feat_map1, corr.grid1)
-        z2, p2 = self.embed(mask_map2, feat_map2, corr.grid2)
-        loss_1 = self.loss_module(p1, z2.detach(), corr.valid)
-        loss_2 = self.loss_module(p2, z1.detach(), corr.valid)
+        z1, p1 = self._run(self.embed, mask_map1, feat_map1, corr.grid1)
+        z2, p2 = self._run(self.embed, mask_map2, feat_map2, corr.grid2)
+        loss_1 = self._run(self.loss_module, p1, z2.detach(), corr.valid)
+        loss_2 = self._run(self.loss_module, p2, z1.detach(), corr.valid)
         return 0.5 * (loss_1 + loss_2)
+
+    def _run(self, function, *args):
+        """``function(*args)``, checkpointed when ``with_cp`` and training
+        with gradients."""
+        if self.with_cp and self.training and torch.is_grad_enabled():
+            return cp.checkpoint(function, *args, use_reentrant=False)
+        return function(*args)
