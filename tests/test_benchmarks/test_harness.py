@@ -37,3 +37,29 @@ def test_markdown_table_and_ratio():
     text = report.table(['a', 'b'], [[1, 2.5]])
     assert text.splitlines() == ['| a | b |', '| --- | --- |', '| 1 | 2.5 |']
     assert report.ratio(3.0, 2.0) == '1.500'
+
+
+def test_quick_run_writes_every_table(tmp_path):
+    """``run.py --quick`` end to end on real CamVid frames: every section,
+    each ratio and the PiCIE breakdown are in the written file."""
+    from benchmarks.speed.run import main
+
+    from ..conftest import shared_path
+    camvid = shared_path('camvid')
+    out = tmp_path / 'bench.md'
+    threads = torch.get_num_threads()
+    try:
+        text = main(['--quick', '--out', str(out), '--pipeline-dir',
+                     f'{camvid}/images/train'])
+    finally:
+        torch.set_num_threads(threads)
+    assert out.read_text() == text
+    for heading in ('### Train step: resnet18, 64px, batch 2, cpu',
+                    '### Data pipeline', '### Unsupervised segmentation'):
+        assert heading in text
+    for row in ('| train step, wall s (median) |', '| peak memory, MiB |',
+                '| GFLOP per image pair (counted) |',
+                'with_cp=True', '| DenseSiam (MultiViewWithGeometry) |',
+                '| DenseSiam-Seg |', 'published per-epoch protocol'):
+        assert row in text, row
+    assert 'Pending' not in text
