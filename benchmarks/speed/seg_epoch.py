@@ -112,9 +112,13 @@ def _run_epoch(cfg: Config, view_pass: bool = False) -> Dict[str, float]:
     result = dict(seconds=timer.seconds, clustering=sum(clustering))
     if view_pass:
         result['view_pass'] = _single_view_pass(runner)
-    for handler in list(MMLogger.get_current_instance().handlers):
+    # the work dir is temporary: detach its log file from the logger, which
+    # mmengine keeps as the current instance after the run
+    logger = MMLogger.get_current_instance()
+    for handler in list(logger.handlers):
         if isinstance(handler, logging.FileHandler):
             handler.close()
+            logger.removeHandler(handler)
     return result
 
 
