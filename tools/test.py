@@ -9,14 +9,10 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import densesiam_mm  # noqa: F401
-from densesiam_mm.utils import (check_checkpoint_matches,
-                                check_dataset_files, registry_hints,
-                                revert_sync_bn_if_not_distributed,
-                                setup_cpu_distributed)
+from densesiam_mm.apis import build_runner
+from densesiam_mm.utils import registry_hints
 
 
 def parse_args():
@@ -63,16 +59,9 @@ def main():
                              'default_hooks of the config.')
         vis['draw'] = True
         vis['show_dir'] = args.show_dir
-    cfg = setup_cpu_distributed(cfg)
-    check_dataset_files(cfg.get('test_dataloader'))
     # Unknown `type` names fail with the closest registered names.
     with registry_hints():
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-            else RUNNERS.build(cfg)
-        # SyncBN configs on one process (mmdet/mmseg models too): run as BN.
-        runner.model = revert_sync_bn_if_not_distributed(runner.model)
-        # A checkpoint of another model fails here with its keys.
-        check_checkpoint_matches(runner.model, cfg.load_from)
+        runner = build_runner(cfg, 'test_dataloader')
         metrics = runner.test()
     if args.out:
         from mmengine.fileio import dump

@@ -9,14 +9,10 @@ import os
 import os.path as osp
 
 from mmengine.config import Config, DictAction
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import densesiam_mm  # noqa: F401  (registers modules, checkpoint loading)
-from densesiam_mm.utils import (check_checkpoint_matches,
-                                check_dataset_files, registry_hints,
-                                revert_sync_bn_if_not_distributed,
-                                setup_cpu_distributed)
+from densesiam_mm.apis import build_runner
+from densesiam_mm.utils import registry_hints
 
 
 def parse_args():
@@ -83,18 +79,9 @@ def merge_args(cfg, args):
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    cfg = setup_cpu_distributed(cfg)
-    check_dataset_files(cfg.get('train_dataloader'))
     # Unknown `type` names fail with the closest registered names.
     with registry_hints():
-        runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-            else RUNNERS.build(cfg)
-        # SyncBN configs on one process (mmdet/mmseg models too): run as BN.
-        runner.model = revert_sync_bn_if_not_distributed(runner.model)
-        if cfg.get('load_from'):
-            # A checkpoint of another model fails here, not after training
-            # from random weights.
-            check_checkpoint_matches(runner.model, cfg.load_from)
+        runner = build_runner(cfg, 'train_dataloader')
         runner.train()
 
 
