@@ -290,3 +290,11 @@ def test_bf16_autocast_losses_are_fp32_and_finite(config):
         assert abs(value.item() - ref[name].item()) < 0.05 * max(
             1., abs(ref[name].item())), (name, value.item(), ref[name].item())
     sum(losses.values()).backward()
+
+
+@pytest.mark.parametrize('field,value', [('aux_loss_weight', float('inf')),
+                                         ('region_loss_weight', -0.1),
+                                         ('dense_loss_weight', True)])
+def test_bad_loss_weight_is_refused_naming_the_field(field, value):
+    with pytest.raises(ValueError, match=f'DenseSiamSeg: `{field}`'):
+        build(DENSESIAM_CAMVID, **{field: value})

@@ -8,7 +8,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
 from ...utils import revert_sync_bn_if_not_distributed
-from ..utils.geometry import check_grid_size, correspondence_from_samples
+from ..utils import (check_grid_size, check_loss_weight,
+                     correspondence_from_samples)
 
 
 def _autocast_off(device_type: str):
@@ -73,18 +74,14 @@ class DenseSiam(BaseSelfSupervisor):
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
         self.grid_size = check_grid_size(grid_size)
-        for name, value in (('dense_loss_weight', dense_loss_weight),
-                            ('region_loss_weight', region_loss_weight)):
-            if not (isinstance(value, (int, float)) and value >= 0
-                    and value == value and value != float('inf')):
-                raise ValueError(f'DenseSiam: `{name}` must be a finite '
-                                 f'number >= 0, got {value!r}.')
         self.pix_sim_neck = MODELS.build(pix_sim_neck)
         self.pix_sim_head = MODELS.build(pix_sim_head)
         self.region_sim_head = MODELS.build(region_sim_head) \
             if region_sim_head is not None else None
-        self.dense_loss_weight = dense_loss_weight
-        self.region_loss_weight = region_loss_weight
+        self.dense_loss_weight = check_loss_weight(
+            'DenseSiam', 'dense_loss_weight', dense_loss_weight)
+        self.region_loss_weight = check_loss_weight(
+            'DenseSiam', 'region_loss_weight', region_loss_weight)
         self.region_sim_enabled = region_sim_enabled
         revert_sync_bn_if_not_distributed(self)
 

@@ -7,7 +7,8 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
 from ...utils import revert_sync_bn_if_not_distributed
-from ..utils.geometry import check_grid_size, correspondence_from_samples
+from ..utils import (check_grid_size, check_loss_weight,
+                     correspondence_from_samples)
 from .base_unsup_segmentor import BaseUnsupSegmentor
 
 
@@ -106,10 +107,7 @@ class DenseSiamSeg(BaseUnsupSegmentor):
         self.region_loss_weight = region_loss_weight
         for name in ('dense_loss_weight', 'aux_loss_weight',
                      'region_loss_weight'):
-            value = getattr(self, name)
-            if not (isinstance(value, (int, float)) and 0 <= value < math.inf):
-                raise ValueError(f'DenseSiamSeg: `{name}` must be a finite '
-                                 f'number >= 0, got {value!r}.')
+            check_loss_weight('DenseSiamSeg', name, getattr(self, name))
         self.region_sim_enabled = region_sim_enabled
         revert_sync_bn_if_not_distributed(self)
 

@@ -2,9 +2,10 @@
 from .geometry import (Correspondence, check_grid_size, grid_points,
                        intersection_boxes, points_to_view_grid, sample_at_grid,
                        correspondence_from_samples, view_correspondence)
+from .loss_weight import check_loss_weight
 
 __all__ = [
-    'Correspondence', 'check_grid_size', 'grid_points', 'intersection_boxes',
+    'Correspondence', 'check_grid_size', 'check_loss_weight', 'grid_points', 'intersection_boxes',
     'points_to_view_grid', 'sample_at_grid', 'view_correspondence',
     'correspondence_from_samples'
 ]
