@@ -2,8 +2,14 @@
 # Regenerate requirements/constraints.txt, the lock of the whole stack, from a
 # working environment made by tools/setup_env.sh:
 #
+#   bash tools/lock_env.sh --fresh    # new throwaway venv, resolved anew
 #   bash tools/lock_env.sh            # reads ./.venv
 #   VENV=/path/to/env bash tools/lock_env.sh
+#
+# --fresh builds a new venv with tools/setup_env.sh under only the hand-kept
+# build pins of requirements/build.txt (the newest versions that
+# requirements/*.txt allow), then locks it: the command to run after changing
+# requirements/*.txt.
 #
 # Every installed distribution is pinned exactly (transitive ones and the
 # build tools pip/setuptools/wheel/ninja/numpy included); this package is
@@ -12,6 +18,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
+if [ "${1:-}" = --fresh ]; then
+  VENV=$(mktemp -d -t densesiam-lock-XXXXXX)/venv
+  echo "[lock_env] resolving anew into $VENV"
+  VENV=$VENV DENSESIAM_CONSTRAINTS=requirements/build.txt bash tools/setup_env.sh
+fi
 PY="$VENV/bin/python"
 [ -x "$PY" ] || { echo "[lock_env] no python at $PY: run tools/setup_env.sh first" >&2; exit 1; }
 "$PY" - requirements/constraints.txt <<'PY'
