@@ -24,7 +24,13 @@ from ..conftest import config_path
 
 DENSESIAM_CAMVID = config_path('unsup_seg',
                                'densesiam-seg_resnet18-fpn_1xb8-3e_camvid.py')
-PICIE_CAMVID = config_path('unsup_seg', 'picie_resnet18-fpn_1xb8-3e_camvid.py')
+DENSESIAM_GRID_CAMVID = config_path(
+    'unsup_seg', 'densesiam-seg-grid_resnet18-fpn_1xb8-3e_camvid.py')
+PICIE_OFFICIAL_CAMVID = config_path('unsup_seg',
+                                    'picie_resnet18-fpn_1xb8-3e_camvid.py')
+# the earlier (online-label) variant: tests of its behaviour
+PICIE_CAMVID = config_path('unsup_seg',
+                           'picie-online_resnet18-fpn_1xb8-3e_camvid.py')
 DENSESIAM_COCO = config_path(
     'unsup_seg', 'densesiam-seg_resnet18-fpn_8xb32-10e_cocostuff27.py')
 
@@ -228,9 +234,10 @@ def test_two_view_packing_and_preprocessing():
     pipeline = [TRANSFORMS.build(t) for t in cfg.train_pipeline[1:]]
     rng = np.random.RandomState(0)
     batch = []
-    for _ in range(2):
+    for index in range(2):
         results = dict(img=rng.randint(0, 255, (60, 80, 3), np.uint8),
-                       img_path='x.jpg', ori_shape=(60, 80))
+                       img_path='x.jpg', ori_shape=(60, 80),
+                       sample_idx=index)
         for transform in pipeline:
             results = transform(results)
         batch.append(results)
@@ -298,3 +305,194 @@ def test_bf16_autocast_losses_are_fp32_and_finite(config):
 def test_bad_loss_weight_is_refused_naming_the_field(field, value):
     with pytest.raises(ValueError, match=f'DenseSiamSeg: `{field}`'):
         build(DENSESIAM_CAMVID, **{field: value})
+
+
+# ------------------------------------------------- the authors' recipes
+def test_proportional_rebalance_is_the_authors_l_seg_hand_computed():
+    """L_seg = 1/n sum_i (n_{y_i} / n) CE_i, y_i = argmax of the logits
+    themselves (same view), as the authors' HardCESimilarity."""
+    # one image, N = 2, four points: labels 0, 1, 0, 0 (n_0 = 3, n_1 = 1)
+    z = torch.tensor([[[2., 0., 1., 3.], [0., 1., 0., 0.]]])  # (1, 2, 4)
+    labels = z.argmax(1)
+    assert labels.tolist() == [[0, 1, 0, 0]]
+    ce = [math.log(1 + math.exp(-2)), math.log(1 + math.exp(-1)),
+          math.log(1 + math.exp(-1)), math.log(1 + math.exp(-3))]
+    weight = [3 / 4, 1 / 4, 3 / 4, 3 / 4]
+    expected = sum(w * c for w, c in zip(weight, ce)) / 4
+    loss = RebalancedPseudoLabelLoss(rebalance='proportional')(z, labels)
+    assert loss.item() == pytest.approx(expected, rel=1e-6)
+    # the inverse weighting of the earlier variant gives another number
+    inverse = RebalancedPseudoLabelLoss(rebalance='inverse')(z, labels)
+    assert inverse.item() == pytest.approx(
+        0.5 * ((ce[0] + ce[2] + ce[3]) / 3 + ce[1]), rel=1e-6)
+    # per-point masks (dense mode): masked points are not counted at all
+    mask = torch.tensor([[True, True, True, False]])
+    masked = RebalancedPseudoLabelLoss(rebalance='proportional')(
+        z, labels, mask)
+    assert masked.item() == pytest.approx(
+        (2 / 3 * ce[0] + 1 / 3 * ce[1] + 2 / 3 * ce[2]) / 3, rel=1e-6)
+
+
+def test_densesiam_seg_official_l_seg_is_same_view_on_the_projector():
+    model = build(DENSESIAM_CAMVID, aux_projector=None,
+                  aux_pix_sim_head=None, region_sim_head=None)
+    assert (model.correspondence, model.pseudo_label,
+            model.pseudo_loss_weight) == ('dense', 'same_view', 1.0)
+    inputs, samples = two_view_batch()
+    losses = model.loss(inputs, samples)
+    # L_seg trains the projector (the inference head), not the predictor
+    model.zero_grad()
+    losses['loss_pseudo'].backward()
+    assert all(p.grad is None or p.grad.abs().sum() == 0
+               for p in model.pix_sim_head.predictor.parameters())
+    assert model.projector.mlp[0].weight.grad.abs().sum() > 0
+    # the official projector: [1x1 no bias, BN, ReLU] x 2, 1x1 + bias,
+    # BN(affine=False)
+    convs = [m for m in model.projector.mlp if isinstance(m, torch.nn.Conv2d)]
+    assert [c.bias is not None for c in convs] == [False, False, True]
+    assert not model.projector.mlp[-1].affine
+
+
+def test_kernel_contrast_hand_computed_with_t_and_no_stop_gradient():
+    """The authors' kernel contrast: L2-normalised <p, z> / 0.1, CE over
+    the regions of each image, targets not detached."""
+    from densesiam_mm.models.losses import RegionInfoNCELoss
+    loss_fn = RegionInfoNCELoss(temperature=0.1)
+    pred = torch.tensor([[[1., 0.], [0., 1.]]])  # (B=1, N=2, D=2)
+    target = torch.tensor([[[1., 0.], [1., 1.]]], requires_grad=True)
+    loss = loss_fn(pred, target)
+    c = 1 / math.sqrt(2)  # <(1,0),(1,1)/|.|> = <(0,1),(1,1)/|.|>
+    row0 = math.log(math.exp(10) + math.exp(10 * c)) - 10
+    row1 = math.log(math.exp(0) + math.exp(10 * c)) - 10 * c
+    assert loss.item() == pytest.approx((row0 + row1) / 2, rel=1e-5)
+    loss.backward()
+    assert target.grad.abs().sum() > 0  # the target side is trained too
+
+    # the head: with stop_grad=False, view 2's embedding z2 gets the extra
+    # gradient of L(p1, z2) through the target side, exactly
+    head = MODELS.build(
+        Config.fromfile(DENSESIAM_CAMVID).model.region_sim_head)
+    assert head.stop_grad is False
+    assert head.loss_module.temperature == 0.1
+    gen = torch.Generator().manual_seed(0)
+    masks = [torch.randn(2, 11, 6, 6, generator=gen) for _ in range(2)]
+    feats = [torch.randn(2, 128, 6, 6, generator=gen) for _ in range(2)]
+    valid = torch.tensor([True, True])
+    z1, p1 = head.embed_points(masks[0], feats[0])
+    z2, p2 = head.embed_points(masks[1], feats[1])
+    grads = {}
+    for stop_grad in (True, False):
+        head.stop_grad = stop_grad
+        loss = head._symmetric_loss(z1, p1, z2, p2, valid)
+        grads[stop_grad] = torch.autograd.grad(
+            loss, z2, retain_graph=True, allow_unused=True,
+            materialize_grads=True)[0]
+    assert grads[True].abs().sum() == 0  # detached target: no gradient
+    extra = torch.autograd.grad(
+        0.5 * loss_fn(p1.detach(), z2, valid), z2, retain_graph=True)[0]
+    torch.testing.assert_close(grads[False] - grads[True], extra)
+    # masks get gradient (softmax of z with gradient)
+    masks[0].requires_grad_(True)
+    z1, p1 = head.embed_points(masks[0], feats[0])
+    head._symmetric_loss(z1, p1, z2, p2, valid).backward()
+    assert masks[0].grad.abs().sum() > 0
+
+
+def test_kernel_contrast_g_prime_is_the_authors_three_layers():
+    head = MODELS.build(
+        Config.fromfile(DENSESIAM_CAMVID).model.region_sim_head)
+    linears = [m for m in head.projector.modules()
+               if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features, m.bias is not None)
+            for m in linears] == [(128, 128, False)] * 3
+    assert not head.projector.bn2.affine
+    linears = [m for m in head.predictor.modules()
+               if isinstance(m, torch.nn.Linear)]
+    assert [(m.in_features, m.out_features, m.bias is not None)
+            for m in linears] == [(128, 128, False), (128, 128, True)]
+
+
+def test_region_sim_with_fewer_than_two_regions_names_the_field():
+    from densesiam_mm.models.losses import RegionInfoNCELoss
+    with pytest.raises(ValueError, match='projector.out_channels'):
+        RegionInfoNCELoss()(torch.randn(2, 1, 8), torch.randn(2, 1, 8))
+    cfg = Config.fromfile(DENSESIAM_CAMVID)
+    with pytest.raises(ValueError, match='projector.out_channels'):
+        build(DENSESIAM_CAMVID,
+              projector=dict(cfg.model.projector, out_channels=1))
+
+
+def test_picie_official_frozen_classifiers_and_proportional_weights():
+    model = build(PICIE_OFFICIAL_CAMVID)
+    assert (model.correspondence, model.label_source, model.class_weight,
+            model.freeze_classifiers) == ('dense', 'stored', 'epoch', True)
+    centroids = F.normalize(torch.randn(2, 11, 128), dim=-1)
+    model.set_centroids(centroids)
+    frozen = [c.weight.detach().clone() for c in model.classifiers]
+
+    # the clustering hook's labels and weights on known features
+    from densesiam_mm.engine.hooks import KMeansClusteringHook
+    hook = KMeansClusteringHook(points_per_image=None, assign_labels=True)
+    feats = [centroids[v][[0, 0, 0, 1, 1, 2]][None] for v in range(2)]
+    labels, weights = hook.label_pixels(model.centroids,
+                                        [([7], feats, (2, 3))], 11)
+    assert labels[7].tolist() == [[[0, 0, 0], [1, 1, 2]]] * 2
+    expected = torch.zeros(11)
+    expected[:3] = torch.tensor([3 / 6, 2 / 6, 1 / 6])  # n_k / n
+    torch.testing.assert_close(weights, expected.expand(2, -1))
+
+    # a training step: stored labels by sample_idx, epoch weights, the
+    # classifiers do not move
+    inputs, samples = two_view_batch()
+    boxes = torch.tensor([[8., 8., 40., 40.], [0., 0., 64., 64.]])
+    for i, sample in enumerate(samples):
+        sample.view_boxes = boxes  # view 1 nested in view 2
+        sample.set_metainfo(dict(sample_idx=10 + i))
+    size = model.extract_feat(inputs[0]).shape[2:]
+    gen = torch.Generator().manual_seed(1)
+    model.set_pseudo_labels({
+        10 + i: torch.randint(11, (2, *size), generator=gen,
+                              dtype=torch.uint8)
+        for i in range(2)
+    })
+    class_weights = torch.rand(2, 11, generator=gen)
+    model.set_class_weights(class_weights / class_weights.sum(1, True))
+    optimizer = torch.optim.Adam(
+        [p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    losses = model.loss(inputs, samples)
+    sum(losses.values()).backward()
+    optimizer.step()
+    for classifier, before in zip(model.classifiers, frozen):
+        assert not classifier.weight.requires_grad
+        assert classifier.weight.grad is None
+        torch.testing.assert_close(classifier.weight, before)
+    assert model.backbone.conv1.weight.grad.abs().sum() > 0
+
+    # the within term of view 1, by hand: torch's CE(weight) mean
+    with torch.no_grad():
+        feats, valid = model.view_features(inputs, samples)
+        label1 = torch.stack(
+            [model.stored_labels[10 + i][0] for i in range(2)]).long()
+        logits = model.classify(feats[0], 0)
+        log_p = logits.log_softmax(1).gather(1, label1[:, None])[:, 0]
+        w = model.epoch_class_weights[0][label1]
+        by_hand = (-(w * log_p)).sum() / w.sum()
+        got = model._ce(logits, label1, valid, 0)
+    assert got.item() == pytest.approx(by_hand.item(), rel=1e-5)
+    with pytest.raises(KeyError, match='sample_idx'):
+        model.set_pseudo_labels({})
+        model.loss(inputs, samples)
+
+
+def test_simplified_fpn_init_is_caffe2_xavier_fill():
+    """Kaiming uniform with a = 1 for a leaky ReLU: bound sqrt(3 / fan_in)
+    (mmengine's default nonlinearity='relu' would ignore a)."""
+    torch.manual_seed(0)
+    fpn = MODELS.build(
+        dict(type='SimplifiedFPN', in_channels=[512], out_channels=256))
+    fpn.init_weights()
+    weight = fpn.laterals[0].weight
+    bound = math.sqrt(3 / 512)
+    assert weight.abs().max() <= bound
+    assert weight.abs().max() > 0.95 * bound
+    assert fpn.laterals[0].bias.abs().max() == 0

@@ -23,7 +23,8 @@ class PackMultiViewSegInputs(BaseTransform):
     ``SegDataSample`` carries ``view_boxes`` ``(V, 4)`` and ``view_flips``
     ``(V,)`` as data fields (read by
     :func:`~densesiam_mm.models.utils.correspondence_from_samples`), plus the
-    usual meta keys. No label is packed: training is unsupervised.
+    usual meta keys (``sample_idx`` identifies the image, e.g. for PiCIE's
+    stored labels). No label is packed: training is unsupervised.
 
     **Required Keys:** ``img`` (list of views), ``view_boxes``,
     ``view_flips``.
@@ -32,7 +33,9 @@ class PackMultiViewSegInputs(BaseTransform):
         meta_keys (tuple[str]): keys copied to the metainfo when present.
     """
 
-    def __init__(self, meta_keys=('img_path', 'ori_shape', 'img_shape')):
+    def __init__(self,
+                 meta_keys=('img_path', 'ori_shape', 'img_shape',
+                            'sample_idx')):
         self.meta_keys = tuple(meta_keys)
 
     def transform(self, results: dict) -> dict:

@@ -1,5 +1,5 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
-from typing import Dict, List
+from typing import Dict, List, Optional, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -9,6 +9,7 @@ from torch import nn
 
 from ...utils import revert_sync_bn_if_not_distributed
 from ..utils.geometry import (check_grid_size, correspondence_from_samples,
+                              dense_correspondence_from_samples,
                               sample_at_grid)
 from .base_unsup_segmentor import BaseUnsupSegmentor
 
@@ -19,24 +20,36 @@ class PiCIE(BaseUnsupSegmentor):
 
     Features ``f`` (ResNet + :class:`SimplifiedFPN`) are L2-normalised per
     pixel. Before every epoch :class:`KMeansClusteringHook` clusters the
-    features of each view (spherical k-means, ``num_clusters`` centroids
-    ``mu_v`` per view ``v``; the views differ in photometric augmentation)
-    and copies them into :meth:`set_centroids`. For the epoch, pseudo labels
-    are the nearest fixed centroid, ``y_v = argmax_k <f_v, mu_v,k>``
-    (computed from the current features, no gradient), and the classifiers
-    ``c_v`` (1x1 convs, re-initialised with ``mu_v`` at every clustering)
-    are trained with
+    features of each view (k-means, ``num_clusters`` centroids ``mu_v`` per
+    view ``v``; the views differ in photometric augmentation) and calls
+    :meth:`set_centroids`; the classifiers ``c_v`` (1x1 convs) are set to
+    ``mu_v``. Then, for the epoch,
 
     - invariance, within view: ``L_in = 1/2 [CE(c_1 f_1, y_1) +
-      CE(c_2 f_2, y_2)]`` on the whole maps;
-    - equivariance, across views at the ``K x K`` original-image points of
-      both views (the geometry module maps each view's crop and flip):
-      ``L_cross = 1/2 [CE(c_1 f_2', y_1') + CE(c_2 f_1', y_2')]``;
+      CE(c_2 f_2, y_2)]``;
+    - equivariance, across views: ``L_cross = 1/2 [CE(c_2 f_1, y_2) +
+      CE(c_1 f_2, y_1)]`` at corresponding points;
 
-    ``L = within_weight L_in + cross_weight L_cross``. The cross-entropies
-    are rebalanced over the pseudo classes of the batch
-    (:class:`RebalancedPseudoLabelLoss`; PiCIE weighs by the inverse cluster
-    sizes of the epoch). Inference: ``argmax_k c_1(f)_k`` per pixel.
+    ``L = within_weight L_in + cross_weight L_cross``. Inference:
+    ``argmax_k c_1(f)_k`` per pixel.
+
+    Two recipes, chosen by four switches:
+
+    - the authors' (``correspondence='dense'``, ``label_source='stored'``,
+      ``freeze_classifiers=True``, ``class_weight='epoch'``): views are
+      nested crops, view 2's map is sampled at every cell of view 1; the
+      labels ``y_v`` are assigned once per epoch by the hook (nearest
+      centroid, same model state as the clustering, views replayed per
+      image) and looked up by ``sample_idx``; the classifiers stay the
+      centroids (no gradient); the cross-entropies weigh class ``k`` of
+      view ``v`` by the epoch's cluster size ``n_vk / n_v`` (proportional,
+      torch's ``CrossEntropyLoss(weight=...)``, set by
+      :meth:`set_class_weights`);
+    - this project's earlier variant (``'grid'``, ``'online'``, ``False``,
+      ``'batch'``): labels are the nearest fixed centroid of the current
+      (train-mode) features, the classifiers are trained from the
+      centroids, the cross term is compared at ``K x K`` shared points, and
+      the weights come from ``loss`` (inverse batch frequencies by default).
 
     Args:
         backbone (dict): encoder (``out_indices=(0, 1, 2, 3)``).
@@ -44,7 +57,13 @@ class PiCIE(BaseUnsupSegmentor):
         num_clusters (int): K of k-means (27 on COCO-Stuff-27).
         feat_channels (int): channels of the FPN map. Defaults to 128.
         loss (dict): the cross-entropy, :class:`RebalancedPseudoLabelLoss`.
-        grid_size (int): points per side for the equivariance term.
+        correspondence (str): ``'grid'`` or ``'dense'``. Defaults to 'grid'.
+        label_source (str): ``'online'`` or ``'stored'``. Defaults to
+            'online'.
+        freeze_classifiers (bool): Defaults to False.
+        class_weight (str): ``'batch'`` (``loss`` decides) or ``'epoch'``.
+            Defaults to 'batch'.
+        grid_size (int): points per side of the ``'grid'`` cross term.
             Defaults to 16.
         within_weight (float): weight of ``L_in``. Defaults to 0.5.
         cross_weight (float): weight of ``L_cross``. Defaults to 0.5.
@@ -52,6 +71,9 @@ class PiCIE(BaseUnsupSegmentor):
             to 1 (PiCIE).
         Others: see :class:`BaseUnsupSegmentor`.
     """
+    correspondences = ('grid', 'dense')
+    label_sources = ('online', 'stored')
+    class_weights = ('batch', 'epoch')
 
     def __init__(self,
                  backbone: dict,
@@ -59,6 +81,10 @@ class PiCIE(BaseUnsupSegmentor):
                  num_clusters: int,
                  feat_channels: int = 128,
                  loss: dict = dict(type='RebalancedPseudoLabelLoss'),
+                 correspondence: str = 'grid',
+                 label_source: str = 'online',
+                 freeze_classifiers: bool = False,
+                 class_weight: str = 'batch',
                  grid_size: int = 16,
                  within_weight: float = 0.5,
                  cross_weight: float = 0.5,
@@ -71,7 +97,22 @@ class PiCIE(BaseUnsupSegmentor):
         if not temperature > 0:
             raise ValueError(f'PiCIE: `temperature` must be > 0, got '
                              f'{temperature!r}.')
+        for name, value, choices in (
+                ('correspondence', correspondence, self.correspondences),
+                ('label_source', label_source, self.label_sources),
+                ('class_weight', class_weight, self.class_weights)):
+            if value not in choices:
+                raise ValueError(f'PiCIE: unknown `{name}` {value!r}; choose '
+                                 f'one of {choices}.')
+        if label_source == 'stored' and correspondence != 'dense':
+            raise ValueError(
+                "PiCIE: label_source='stored' needs correspondence='dense' "
+                "(the stored labels live on view 1's feature grid).")
         self.num_clusters = num_clusters
+        self.correspondence = correspondence
+        self.label_source = label_source
+        self.freeze_classifiers = freeze_classifiers
+        self.class_weight = class_weight
         self.grid_size = check_grid_size(grid_size)
         self.loss_module = MODELS.build(loss)
         self.within_weight = within_weight
@@ -80,14 +121,42 @@ class PiCIE(BaseUnsupSegmentor):
         self.classifiers = nn.ModuleList(
             nn.Conv2d(feat_channels, num_clusters, 1, bias=False)
             for _ in range(2))
+        self.classifiers.requires_grad_(not freeze_classifiers)
         # the fixed centroids of the current epoch, one set per view
         self.register_buffer('centroids',
                              torch.zeros(2, num_clusters, feat_channels))
+        # the epoch's class weights per view (class_weight='epoch')
+        self.register_buffer('epoch_class_weights',
+                             torch.full((2, num_clusters), 1. / num_clusters))
+        # sample_idx -> (2, h, w) uint8 labels of the epoch (label_source=
+        # 'stored'); rebuilt by the hook every epoch, not saved
+        self.stored_labels: Dict[int, torch.Tensor] = {}
         revert_sync_bn_if_not_distributed(self)
 
     def normalized_feat(self, inputs: torch.Tensor) -> torch.Tensor:
         """``(B, C, H/4, W/4)`` per-pixel L2-normalised FPN features."""
         return F.normalize(self.extract_feat(inputs), dim=1)
+
+    def view_features(self, inputs: Sequence[torch.Tensor],
+                      data_samples: Sequence[SegDataSample]):
+        """Normalised features of both views, as the losses compare them.
+
+        ``'dense'``: view 2's map is sampled at view 1's cells (both
+        ``(B, C, h, w)`` on view 1's grid, with the ``(B, h, w)`` validity);
+        ``'grid'``: each view's own map, validity None.
+
+        Returns:
+            tuple[list[Tensor], Tensor | None]: ``[f1, f2]`` and validity.
+        """
+        feats = [self.normalized_feat(inputs[0]),
+                 self.normalized_feat(inputs[1])]
+        if self.correspondence == 'grid':
+            return feats, None
+        corr = dense_correspondence_from_samples(
+            data_samples, feats[0].shape[2:], feats[0].device)
+        feats = [F.normalize(sample_at_grid(feats[0], corr.grid1), dim=1),
+                 F.normalize(sample_at_grid(feats[1], corr.grid2), dim=1)]
+        return feats, corr.point_valid
 
     @torch.no_grad()
     def set_centroids(self, centroids: torch.Tensor) -> None:
@@ -110,6 +179,21 @@ class PiCIE(BaseUnsupSegmentor):
         for classifier, mu in zip(self.classifiers, centroids):
             classifier.weight.copy_(mu[:, :, None, None])
 
+    @torch.no_grad()
+    def set_class_weights(self, weights: torch.Tensor) -> None:
+        """``(2, K)`` class weights of the epoch (``class_weight='epoch'``)."""
+        weights = torch.as_tensor(weights, dtype=torch.float32)
+        if tuple(weights.shape) != tuple(self.epoch_class_weights.shape):
+            raise ValueError(
+                'PiCIE.set_class_weights: expected shape '
+                f'{tuple(self.epoch_class_weights.shape)}, got '
+                f'{tuple(weights.shape)}.')
+        self.epoch_class_weights.copy_(weights)
+
+    def set_pseudo_labels(self, labels: Dict[int, torch.Tensor]) -> None:
+        """The epoch's labels: ``sample_idx -> (2, h, w)`` cluster ids."""
+        self.stored_labels = labels
+
     def cluster_logits(self, feats: torch.Tensor) -> torch.Tensor:
         """Classifier of view 1 on normalised features: ``(B, K, h, w)``."""
         return self.classify(F.normalize(feats, dim=1), 0)
@@ -118,10 +202,37 @@ class PiCIE(BaseUnsupSegmentor):
         """Classifier ``c_view`` on ``(B, C, ...)`` normalised features."""
         return self.classifiers[view](feats) / self.temperature
 
-    def _pseudo_labels(self, feats: torch.Tensor, view: int) -> torch.Tensor:
+    def assign_labels(self, feats: torch.Tensor, view: int) -> torch.Tensor:
         """Nearest fixed centroid of ``(B, C, ...)`` normalised features."""
         return torch.einsum('bc...,kc->bk...', feats.detach(),
                             self.centroids[view]).argmax(dim=1)
+
+    _pseudo_labels = assign_labels  # earlier name
+
+    def _lookup_labels(self, data_samples, size) -> List[torch.Tensor]:
+        """``[(B, h, w)] * 2`` stored labels of the batch's images."""
+        try:
+            labels = torch.stack([
+                self.stored_labels[int(sample.metainfo['sample_idx'])]
+                for sample in data_samples
+            ]).long().to(self.centroids.device)
+        except KeyError as err:
+            raise KeyError(
+                "PiCIE(label_source='stored'): no stored label for image "
+                f'{err}; the labels are written by KMeansClusteringHook('
+                'assign_labels=True) before every epoch, and the train '
+                "pipeline must pack `sample_idx` (PackMultiViewSegInputs).") \
+                from err
+        if tuple(labels.shape[2:]) != tuple(size):
+            raise ValueError(
+                f'PiCIE: stored labels of size {tuple(labels.shape[2:])} do '
+                f'not match the feature map {tuple(size)}.')
+        return [labels[:, 0], labels[:, 1]]
+
+    def _ce(self, logits, labels, valid, view):
+        weight = self.epoch_class_weights[view] \
+            if self.class_weight == 'epoch' else None
+        return self.loss_module(logits, labels, valid, class_weight=weight)
 
     def loss(self, inputs: List[torch.Tensor],
              data_samples: List[SegDataSample]) -> Dict[str, torch.Tensor]:
@@ -129,7 +240,8 @@ class PiCIE(BaseUnsupSegmentor):
 
         Args:
             inputs (list[Tensor]): two ``(B, 3, H, W)`` batches of views.
-            data_samples (list[SegDataSample]): ``view_boxes``/``view_flips``.
+            data_samples (list[SegDataSample]): ``view_boxes``/``view_flips``
+                (and ``sample_idx`` with ``label_source='stored'``).
 
         Returns:
             dict[str, Tensor]: weighted ``loss_within`` and ``loss_cross``.
@@ -137,28 +249,44 @@ class PiCIE(BaseUnsupSegmentor):
         if not (isinstance(inputs, (list, tuple)) and len(inputs) >= 2):
             raise ValueError(
                 'PiCIE.loss needs two views per image: build the train '
-                'pipeline with MultiViewWithGeometry and '
-                'PackMultiViewSegInputs.')
+                'pipeline with MultiViewWithGeometry (or NestedCropViews) '
+                'and PackMultiViewSegInputs.')
+        if self.correspondence == 'grid':
+            return self._grid_losses(inputs, data_samples)
+        feats, valid = self.view_features(inputs, data_samples)
+        if self.label_source == 'stored':
+            labels = self._lookup_labels(data_samples, feats[0].shape[2:])
+        else:
+            labels = [self.assign_labels(feats[v], v) for v in range(2)]
+        loss_within = 0.5 * sum(
+            self._ce(self.classify(feats[v], v), labels[v], valid, v)
+            for v in range(2))
+        # features of one view, the other view's classifier and labels
+        loss_cross = 0.5 * sum(
+            self._ce(self.classify(feats[1 - v], v), labels[v], valid, v)
+            for v in range(2))
+        return dict(
+            loss_within=self.within_weight * loss_within,
+            loss_cross=self.cross_weight * loss_cross)
+
+    def _grid_losses(self, inputs, data_samples):
+        """Whole maps within view, ``K x K`` shared points across views."""
         feats = [self.normalized_feat(inputs[0]),
                  self.normalized_feat(inputs[1])]
         loss_within = 0.5 * sum(
-            self.loss_module(self.classify(feats[v], v),
-                             self._pseudo_labels(feats[v], v))
+            self._ce(self.classify(feats[v], v),
+                     self.assign_labels(feats[v], v), None, v)
             for v in range(2))
-
         corr = correspondence_from_samples(data_samples, self.grid_size,
                                            inputs[0].device)
         points = [
             F.normalize(sample_at_grid(feats[0], corr.grid1), dim=1),
             F.normalize(sample_at_grid(feats[1], corr.grid2), dim=1)
         ]
-        labels = [self._pseudo_labels(points[v], v) for v in range(2)]
-        # features of one view, the other view's classifier and labels
+        labels = [self.assign_labels(points[v], v) for v in range(2)]
         loss_cross = 0.5 * (
-            self.loss_module(self.classify(points[1], 0), labels[0],
-                             corr.valid) +
-            self.loss_module(self.classify(points[0], 1), labels[1],
-                             corr.valid))
+            self._ce(self.classify(points[1], 0), labels[0], corr.valid, 0) +
+            self._ce(self.classify(points[0], 1), labels[1], corr.valid, 1))
         return dict(
             loss_within=self.within_weight * loss_within,
             loss_cross=self.cross_weight * loss_cross)

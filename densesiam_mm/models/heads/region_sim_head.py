@@ -11,21 +11,47 @@ from mmpretrain.registry import MODELS
 from ..utils.geometry import Correspondence, sample_at_grid
 
 
+def region_masks(mask_logits: torch.Tensor,
+                 point_weight: Optional[torch.Tensor] = None,
+                 dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """Soft region masks ``softmax_n(mask_logits)`` at the points.
+
+    Args:
+        mask_logits (Tensor): ``(B, N, K, K)`` region logits.
+        point_weight (Tensor, optional): ``(B, K, K)`` per-point weight
+            (e.g. the dense correspondence's validity): points weighted 0
+            take no part in any region.
+        dtype (torch.dtype): computation dtype. Defaults to float32.
+
+    Returns:
+        Tensor: ``(B, N, K*K)`` masks.
+    """
+    masks = mask_logits.to(dtype).flatten(2).softmax(dim=1)
+    if point_weight is not None:
+        masks = masks * point_weight.to(dtype).flatten(1)[:, None]
+    return masks
+
+
 def region_embeddings(mask_logits: torch.Tensor,
-                      feats: torch.Tensor) -> torch.Tensor:
+                      feats: torch.Tensor,
+                      point_weight: Optional[torch.Tensor] = None
+                      ) -> torch.Tensor:
     """Region embeddings from soft masks and features at the same points.
 
-    ``r_n = sum_k softmax_n(mask_logits)[n, k] * feats[:, k]``.
+    ``r_n = sum_k softmax_n(mask_logits)[n, k] * feats[:, k]`` (a sum over
+    the points, as the authors' kernel contrast; ``point_weight`` masks
+    points out).
 
     Args:
         mask_logits (Tensor): ``(B, N, K, K)`` projector outputs at the grid;
             each of the N channels is one region.
         feats (Tensor): ``(B, C, K, K)`` encoder features at the grid.
+        point_weight (Tensor, optional): ``(B, K, K)`` per-point weight.
 
     Returns:
         Tensor: ``(B, N, C)`` region embeddings (computed in float32).
     """
-    masks = mask_logits.float().flatten(2).softmax(dim=1)
+    masks = region_masks(mask_logits, point_weight)
     return torch.einsum('bnk,bck->bnc', masks, feats.float().flatten(2))
 
 
@@ -72,7 +98,10 @@ class RegionSimHead(BaseModule):
     Region embeddings (:func:`region_embeddings`) of each view go through a
     projector g' and predictor h' (MLPs); the loss is
     ``1/2 [L(h'(g'(r1)), sg(g'(r2))) + L(h'(g'(r2)), sg(g'(r1)))]`` with
-    ``L`` an InfoNCE over the regions of each image.
+    ``L`` an InfoNCE over the regions of each image. With
+    ``stop_grad=False`` (the authors' DenseSiam-Seg "kernel contrast") the
+    targets keep their graph, ``sg`` is the identity and gradients reach
+    both views through both terms.
 
     Cost: with N regions, ``K x K`` points and C encoder channels, the first
     layer of g' is linear (``fc0`` of ``NonLinearNeck``, before its BN), so
@@ -99,6 +128,9 @@ class RegionSimHead(BaseModule):
         loss (dict): e.g. ``RegionInfoNCELoss(temperature=0.2)``.
         with_cp (bool): activation checkpointing, see above. Defaults to
             False.
+        stop_grad (bool): detach the targets ``g'(r)`` (SimSiam style,
+            pre-training). False: the authors' kernel contrast of
+            DenseSiam-Seg. Defaults to True.
     """
 
     def __init__(self,
@@ -106,20 +138,26 @@ class RegionSimHead(BaseModule):
                  predictor: dict,
                  loss: dict,
                  with_cp: bool = False,
+                 stop_grad: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         self.projector = MODELS.build(projector)
         self.predictor = MODELS.build(predictor)
         self.loss_module = MODELS.build(loss)
         self.with_cp = with_cp
+        self.stop_grad = stop_grad
 
     def project_regions(self, mask_logits: torch.Tensor,
-                        feats: torch.Tensor) -> torch.Tensor:
+                        feats: torch.Tensor,
+                        point_weight: Optional[torch.Tensor] = None
+                        ) -> torch.Tensor:
         """g'(r) of the region embeddings of sampled masks and features.
 
         Args:
             mask_logits (Tensor): ``(B, N, K, K)`` region logits at the grid.
             feats (Tensor): ``(B, C, K, K)`` encoder features at the grid.
+            point_weight (Tensor, optional): ``(B, K, K)`` point weights
+                (dense mode: 0 for points outside the other view).
 
         Returns:
             Tensor: ``(B * N, D)`` projected region embeddings, image-major.
@@ -127,7 +165,7 @@ class RegionSimHead(BaseModule):
         if not (_has_linear_first_layer(self.projector)
                 and _factorising_is_cheaper(mask_logits, feats,
                                             self.projector.fc0)):
-            regions = region_embeddings(mask_logits, feats)
+            regions = region_embeddings(mask_logits, feats, point_weight)
             regions = regions.to(feats.dtype).flatten(0, 1)
             return self.projector([regions])[0]
         fc0 = self.projector.fc0
@@ -135,7 +173,7 @@ class RegionSimHead(BaseModule):
         point_proj = F.linear(feats.flatten(2).transpose(1, 2), fc0.weight)
         # masks and their sum in at least float32 (AMP-safe)
         dtype = torch.promote_types(point_proj.dtype, torch.float32)
-        masks = mask_logits.to(dtype).flatten(2).softmax(dim=1)  # (B, N, KK)
+        masks = region_masks(mask_logits, point_weight, dtype)  # (B, N, KK)
         hidden = torch.einsum('bnk,bkd->bnd', masks, point_proj.to(dtype))
         hidden = hidden.to(point_proj.dtype).flatten(0, 1)
         if fc0.bias is not None:
@@ -154,9 +192,24 @@ class RegionSimHead(BaseModule):
         Returns:
             tuple[Tensor, Tensor]: ``(B, N, D)`` g'(r) and h'(g'(r)).
         """
-        num_images, num_regions = mask_map.shape[:2]
-        proj = self.project_regions(
+        return self.embed_points(
             sample_at_grid(mask_map, grid), sample_at_grid(feat_map, grid))
+
+    def embed_points(self, mask_logits: torch.Tensor, feats: torch.Tensor,
+                     point_weight: Optional[torch.Tensor] = None):
+        """Projected and predicted region embeddings of sampled maps.
+
+        Args:
+            mask_logits (Tensor): ``(B, N, h, w)`` region logits at the
+                points (e.g. a dense map aligned with the other view).
+            feats (Tensor): ``(B, C, h, w)`` encoder features at the points.
+            point_weight (Tensor, optional): ``(B, h, w)`` point weights.
+
+        Returns:
+            tuple[Tensor, Tensor]: ``(B, N, D)`` g'(r) and h'(g'(r)).
+        """
+        num_images, num_regions = mask_logits.shape[:2]
+        proj = self.project_regions(mask_logits, feats, point_weight)
         pred = self.predictor([proj])[0]
         return (proj.view(num_images, num_regions, -1),
                 pred.view(num_images, num_regions, -1))
@@ -175,8 +228,41 @@ class RegionSimHead(BaseModule):
         """Symmetric RegionSim loss; pairs without overlap do not count."""
         z1, p1 = self._run(self.embed, mask_map1, feat_map1, corr.grid1)
         z2, p2 = self._run(self.embed, mask_map2, feat_map2, corr.grid2)
-        loss_1 = self._run(self.loss_module, p1, z2.detach(), corr.valid)
-        loss_2 = self._run(self.loss_module, p2, z1.detach(), corr.valid)
+        return self._symmetric_loss(z1, p1, z2, p2, corr.valid)
+
+    def loss_aligned(self, mask_logits1: torch.Tensor, feats1: torch.Tensor,
+                     mask_logits2: torch.Tensor, feats2: torch.Tensor,
+                     valid: torch.Tensor,
+                     point_valid: Optional[torch.Tensor] = None
+                     ) -> torch.Tensor:
+        """Symmetric RegionSim loss of maps already aligned cell by cell.
+
+        Dense mode: both views' masks and features are ``(B, *, h, w)``
+        maps at the same original-image points (view 2 sampled at view 1's
+        cells); the regions are sums over the ``point_valid`` cells.
+
+        Args:
+            mask_logits1 (Tensor): ``(B, N, h, w)`` region logits, view 1.
+            feats1 (Tensor): ``(B, C, h, w)`` features, view 1.
+            mask_logits2 (Tensor): ``(B, N, h, w)`` region logits, view 2.
+            feats2 (Tensor): ``(B, C, h, w)`` features, view 2.
+            valid (Tensor): ``(B,)`` bool, pairs to count.
+            point_valid (Tensor, optional): ``(B, h, w)`` bool, cells to use.
+
+        Returns:
+            Tensor: scalar loss.
+        """
+        z1, p1 = self._run(self.embed_points, mask_logits1, feats1,
+                           point_valid)
+        z2, p2 = self._run(self.embed_points, mask_logits2, feats2,
+                           point_valid)
+        return self._symmetric_loss(z1, p1, z2, p2, valid)
+
+    def _symmetric_loss(self, z1, p1, z2, p2, valid) -> torch.Tensor:
+        if self.stop_grad:
+            z1, z2 = z1.detach(), z2.detach()
+        loss_1 = self._run(self.loss_module, p1, z2, valid)
+        loss_2 = self._run(self.loss_module, p2, z1, valid)
         return 0.5 * (loss_1 + loss_2)
 
     def _run(self, function, *args):

@@ -59,7 +59,9 @@ class DenseSimilarityLoss(BaseModule):
         Args:
             pred (Tensor): ``(B, C, ...)`` predictions at sampled points.
             target (Tensor): ``(B, C, ...)`` targets (detached by the caller).
-            valid (Tensor, optional): ``(B,)`` bool, pairs to count.
+            valid (Tensor, optional): ``(B,)`` bool, pairs to count; or
+                ``(B, ...)`` bool, points to count (dense correspondence):
+                then the mean is over all counted points of the batch.
 
         Returns:
             Tensor: scalar loss.
@@ -73,4 +75,7 @@ class DenseSimilarityLoss(BaseModule):
             per_point = -(F.softmax(target / self.temperature, dim=1) *
                           F.log_softmax(pred / self.temperature, dim=1)).sum(
                               dim=1)
+        if valid is not None and valid.dim() > 1:
+            weight = valid.flatten(1).to(per_point.dtype)
+            return (per_point * weight).sum() / weight.sum().clamp(min=1)
         return masked_mean(per_point.mean(dim=1), valid)

@@ -37,12 +37,19 @@ class RegionInfoNCELoss(BaseModule):
 
         Args:
             pred (Tensor): ``(B, N, D)`` predicted region embeddings.
-            target (Tensor): ``(B, N, D)`` target embeddings (detached).
+            target (Tensor): ``(B, N, D)`` target embeddings (detached by
+                the caller, or not: the authors' kernel contrast).
             valid (Tensor, optional): ``(B,)`` bool, pairs to count.
 
         Returns:
             Tensor: scalar loss.
         """
+        if pred.dim() != 3 or pred.size(1) < 2:
+            raise ValueError(
+                'RegionInfoNCELoss: needs (B, N, D) region embeddings with '
+                f'N >= 2 regions to contrast, got shape {tuple(pred.shape)}; '
+                'N is the number of region masks (DenseSiamSeg: '
+                '`projector.out_channels`, the number of classes).')
         pred = F.normalize(pred.float(), dim=-1)
         # 1/T on the (B, N, D) target rather than on the (B, N, N) logits:
         # one pass less over the logits forward and backward.

@@ -23,13 +23,19 @@ class SimplifiedFPN(BaseModule):
             ``(64, 128, 256, 512)`` for ResNet-18.
         out_channels (int): channels of the output map. Defaults to 128.
         init_cfg (dict | list[dict], optional): initialisation config.
+            Defaults to Caffe2's "xavier fill" (Detectron's FPN): Kaiming
+            uniform with ``a = 1`` for a leaky ReLU over ``fan_in``, i.e.
+            gain 1 and bound ``sqrt(3 / fan_in)``; mmengine's defaults
+            (``nonlinearity='relu'``, which ignores ``a``, and
+            ``mode='fan_out'``) gave ``sqrt(6 / fan_out)``.
     """
 
     def __init__(self,
                  in_channels: Sequence[int] = (64, 128, 256, 512),
                  out_channels: int = 128,
                  init_cfg: Optional[Union[dict, List[dict]]] = dict(
-                     type='Kaiming', layer='Conv2d', a=1,
+                     type='Kaiming', layer='Conv2d', a=1, mode='fan_in',
+                     nonlinearity='leaky_relu',
                      distribution='uniform')) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(in_channels) < 1:

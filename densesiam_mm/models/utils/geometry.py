@@ -19,8 +19,19 @@ segmentation model and PiCIE alike:
 4. :func:`sample_at_grid` - ``grid_sample`` of a dense map at the points.
 
 :func:`view_correspondence` chains 1-3 for a pair of views.
+
+Dense mode (the authors' DenseSiam-Seg and PiCIE recipes): instead of a
+``K x K`` grid in the intersection, *every* feature cell of view 1 is a
+point. :func:`dense_view_points` gives the original-image position of each
+cell centre of a view's ``(h, w)`` feature map (flip-aware), and
+:func:`dense_correspondence` maps those points into view 2 with the same
+:func:`points_to_view_grid`, with a per-point validity mask (the point lies
+inside view 2's box). Sampling view 2's map at ``grid2`` aligns it cell by
+cell with view 1's map: when view 1 is a crop of view 2 (the official
+nested-crop views) every cell is valid, and sampling view 1 at ``grid1``
+returns its own map (cell centres, bilinear weights 1 and 0).
 """
-from typing import NamedTuple
+from typing import NamedTuple, Optional, Sequence
 
 import numpy as np
 import torch
@@ -28,13 +39,30 @@ import torch.nn.functional as F
 from torch import Tensor
 
 
+#: The largest ``grid_size`` (K) accepted. ``K x K`` points per image are
+#: gathered from every dense map, so memory grows with K^2: K = 1000 needed
+#: ~23 GB for the demo config (batch 8) and the OOM killer ended the run
+#: without a message; K = 64 needs ~0.1 GB. The paper uses K = 7, the
+#: segmentation models 16; points denser than the feature map's cells add
+#: only bilinear interpolations of the same cells.
+MAX_GRID_SIZE = 64
+
+
 def check_grid_size(grid_size) -> int:
-    """Validate the ``grid_size`` (K) config field and return it as int."""
+    """Validate the ``grid_size`` (K) config field and return it as int
+    (``1 <= K <=`` :data:`MAX_GRID_SIZE`)."""
     if isinstance(grid_size, bool) or not isinstance(grid_size, int) \
             or grid_size <= 0:
         raise ValueError(
             f'`grid_size` (K, the number of sampled points per side) must be '
             f'a positive int, but got {grid_size!r}.')
+    if grid_size > MAX_GRID_SIZE:
+        raise ValueError(
+            f'`grid_size` (K, the number of sampled points per side) must be '
+            f'at most {MAX_GRID_SIZE}, but got {grid_size}: K x K points per '
+            'image are sampled from every dense map, so memory grows with '
+            'K^2 (K = 1000 needs ~23 GB for the demo config). The paper '
+            'uses K = 7.')
     return grid_size
 
 
@@ -119,11 +147,16 @@ class Correspondence(NamedTuple):
         grid2 (Tensor): ``(B, K, K, 2)`` coordinates in view 2.
         valid (Tensor): ``(B,)`` bool, False where the views do not overlap.
         points (Tensor): ``(B, K, K, 2)`` the points in original pixels.
+        point_valid (Tensor, optional): ``(B, K, K)`` bool, per point: it
+            lies inside both views (dense mode; None for the ``K x K`` grid,
+            whose points all lie in the intersection). In dense mode
+            ``K x K`` reads ``h x w``, view 1's feature map size.
     """
     grid1: Tensor
     grid2: Tensor
     valid: Tensor
     points: Tensor
+    point_valid: Optional[Tensor] = None
 
 
 def view_correspondence(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
@@ -168,6 +201,73 @@ def sample_at_grid(feats: Tensor, grid: Tensor) -> Tensor:
         align_corners=False)
 
 
+def dense_view_points(boxes: Tensor, flips: Tensor,
+                      feat_size: Sequence[int]) -> Tensor:
+    """Original-image position of every feature cell centre of a view.
+
+    Cell ``(i, j)`` of an ``(h, w)`` map of a view has the normalised view
+    coordinates ``u = (j + 0.5) / w``, ``v = (i + 0.5) / h``; the view shows
+    its box resized (then mirrored when flipped), so the point is
+    ``x = x1 + u' (x2 - x1)``, ``y = y1 + v (y2 - y1)`` with ``u' = 1 - u``
+    for a flipped view and ``u`` otherwise. This is the inverse of
+    :func:`points_to_view_grid`.
+
+    Args:
+        boxes (Tensor): ``(B, 4)`` crop boxes of the view.
+        flips (Tensor): ``(B,)`` bool, horizontal flips of the view.
+        feat_size (Sequence[int]): ``(h, w)`` of the view's feature map.
+
+    Returns:
+        Tensor: ``(B, h, w, 2)`` points ``(x, y)`` in original pixels.
+    """
+    height, width = (int(v) for v in feat_size)
+    if height < 1 or width < 1:
+        raise ValueError('dense_view_points: `feat_size` must be positive, '
+                         f'got {tuple(feat_size)}.')
+    boxes = boxes.float()
+    us = (torch.arange(width, device=boxes.device, dtype=boxes.dtype) +
+          0.5) / width
+    vs = (torch.arange(height, device=boxes.device, dtype=boxes.dtype) +
+          0.5) / height
+    num = boxes.size(0)
+    flip_x = flips.to(device=boxes.device, dtype=torch.bool)[:, None]
+    us = torch.where(flip_x, 1 - us[None], us[None])  # (B, w)
+    xs = boxes[:, 0:1] + us * (boxes[:, 2:3] - boxes[:, 0:1])
+    ys = boxes[:, 1:2] + vs[None] * (boxes[:, 3:4] - boxes[:, 1:2])
+    xs = xs[:, None, :].expand(num, height, width)
+    ys = ys[:, :, None].expand(num, height, width)
+    return torch.stack([xs, ys], dim=-1)
+
+
+def dense_correspondence(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
+                         flips2: Tensor,
+                         feat_size: Sequence[int]) -> Correspondence:
+    """Correspondence at every feature cell of view 1 (dense mode).
+
+    Args:
+        boxes1 (Tensor): ``(B, 4)`` crop boxes of view 1 (original pixels).
+        flips1 (Tensor): ``(B,)`` horizontal flips of view 1.
+        boxes2 (Tensor): ``(B, 4)`` crop boxes of view 2.
+        flips2 (Tensor): ``(B,)`` horizontal flips of view 2.
+        feat_size (Sequence[int]): ``(h, w)`` of view 1's feature map.
+
+    Returns:
+        Correspondence: ``(B, h, w, 2)`` grids (``grid1`` samples view 1 at
+        its own cell centres, ``grid2`` samples view 2 at the same original
+        points), ``point_valid`` ``(B, h, w)`` (the point lies inside view
+        2's box) and ``valid`` ``(B,)`` (at least one valid point).
+    """
+    boxes1 = boxes1.float()
+    boxes2 = boxes2.float()
+    points = dense_view_points(boxes1, flips1, feat_size)
+    grid1 = points_to_view_grid(points, boxes1, flips1)
+    grid2 = points_to_view_grid(points, boxes2, flips2)
+    # inside view 2 (cell centres of view 1 lie inside view 1 by design)
+    point_valid = ((grid2 > -1) & (grid2 < 1)).all(dim=-1)
+    valid = point_valid.flatten(1).any(dim=1)
+    return Correspondence(grid1, grid2, valid, points, point_valid)
+
+
 def _stack_field(data_samples, key: str, dtype: torch.dtype) -> Tensor:
     """Stack one small per-image field of the data samples into a batch.
 
@@ -180,6 +280,52 @@ def _stack_field(data_samples, key: str, dtype: torch.dtype) -> Tensor:
         return torch.stack(values).to(dtype)
     return torch.from_numpy(
         np.stack([np.asarray(value) for value in values])).to(dtype)
+
+
+def view_geometry_from_samples(data_samples, device: torch.device):
+    """``(B, V, 4)`` boxes and ``(B, V)`` flips of packed data samples.
+
+    Each data sample carries ``view_boxes`` ``(V, 4)`` and ``view_flips``
+    ``(V,)`` written by ``MultiViewWithGeometry`` / ``NestedCropViews`` (as
+    data fields or metainfo). The small per-image arrays are stacked on the
+    host and moved to ``device`` in one non-blocking copy.
+    """
+    try:
+        boxes = _stack_field(data_samples, 'view_boxes', torch.float32)
+        flips = _stack_field(data_samples, 'view_flips', torch.bool)
+    except AttributeError as err:
+        raise KeyError(
+            'Data samples carry no `view_boxes`/`view_flips`: build the views '
+            'with MultiViewWithGeometry and pack them with '
+            "PackInputs(algorithm_keys=['view_boxes', 'view_flips']).") \
+            from err
+    return (boxes.to(device, non_blocking=True),
+            flips.to(device, non_blocking=True))
+
+
+def dense_correspondence_from_samples(data_samples, feat_size: Sequence[int],
+                                      device: torch.device,
+                                      views=(0, 1)) -> Correspondence:
+    """Dense correspondence (every cell of view 1) from packed samples.
+
+    Raises:
+        ValueError: when no feature cell of view 1 falls inside view 2 in
+            any image of the batch: the views of the train pipeline cannot
+            overlap, so the dense losses have nothing to compare.
+    """
+    boxes, flips = view_geometry_from_samples(data_samples, device)
+    first, second = views
+    corr = dense_correspondence(boxes[:, first], flips[:, first],
+                                boxes[:, second], flips[:, second],
+                                feat_size)
+    if not bool(corr.valid.any()):
+        raise ValueError(
+            "correspondence='dense': no feature cell of view 1 lies inside "
+            'view 2 in any image of the batch (view_boxes '
+            f'{boxes[:, [first, second]].tolist()}); the train pipeline '
+            'makes views that cannot overlap. Use nested views '
+            "(NestedCropViews) or correspondence='grid'.")
+    return corr
 
 
 def correspondence_from_samples(data_samples, grid_size: int,
@@ -201,17 +347,7 @@ def correspondence_from_samples(data_samples, grid_size: int,
     Returns:
         Correspondence: grids of the two views, validity and points.
     """
-    try:
-        boxes = _stack_field(data_samples, 'view_boxes', torch.float32)
-        flips = _stack_field(data_samples, 'view_flips', torch.bool)
-    except AttributeError as err:
-        raise KeyError(
-            'Data samples carry no `view_boxes`/`view_flips`: build the views '
-            'with MultiViewWithGeometry and pack them with '
-            "PackInputs(algorithm_keys=['view_boxes', 'view_flips']).") \
-            from err
-    boxes = boxes.to(device, non_blocking=True)
-    flips = flips.to(device, non_blocking=True)
+    boxes, flips = view_geometry_from_samples(data_samples, device)
     first, second = views
     return view_correspondence(boxes[:, first], flips[:, first],
                                boxes[:, second], flips[:, second], grid_size)
