@@ -1,22 +1,27 @@
-# DenseSiam-Seg on CamVid, sized for a CPU (a few minutes on 2 cores):
+# DenseSiam-Seg on CamVid with the authors' recipe (as
+# densesiam-seg_resnet18-fpn_8xb32-10e_cocostuff27.py), sized for a CPU:
 # trains on the 367 train frames without their labels, evaluates on the 101
 # val frames with the 11 classes (Hungarian matching, label 11 ignored).
+# This project's earlier variant: densesiam-seg-grid_resnet18-fpn_1xb8-3e_camvid.py.
 # Data root: $DENSESIAM_SHARED_DATA (default ../shared/data).
 #
 # | setting      | value (COCO-Stuff-27 paper setting in brackets)          |
 # | ------------ | -------------------------------------------------------- |
-# | model        | as the COCO config, N = 11 (27), K = 12 (16),            |
+# | model        | as the COCO config (dense correspondence, same-view      |
+# |              | L_seg, kernel contrast in the last 20 %), N = 11 (27),   |
 # |              | random init (ImageNet)                                   |
-# | data         | short side 120 (640), two 96 px views (320) of 30-100 %  |
-# |              | area + flip + colour                                     |
-# | schedule     | 3 epochs (10), batch 8 (256), SGD lr 0.05 constant,      |
-# |              | momentum 0.9, wd 1e-4                                    |
-# | evaluation   | val frames at short side 120, prediction resized to      |
-# |              | 480x360 and compared with the full-resolution labels    |
+# | views        | short side 192, centre crop 192 (640); view 2 = the      |
+# |              | square at 96 px (320), view 1 = square crop of s x 192,  |
+# |              | s ~ U(0.5, 1), at 96 px, flip; photometric as COCO       |
+# | schedule     | 3 epochs (10), batch 8 (256), SGD lr 0.05 x 8 / 256 =    |
+# |              | 0.0016 constant (the authors' rule), momentum 0.9,       |
+# |              | wd 1e-4                                                  |
+# | evaluation   | whole val frames at short side 96 (view 2's scale),      |
+# |              | prediction resized to 480x360 and compared with the      |
+# |              | full-resolution labels                                   |
 #
 # Start from this project's CamVid pre-training instead of random weights:
-#   --cfg-options model.backbone.init_cfg._delete_=True \
-#     model.backbone.init_cfg.type=Pretrained \
+#   --cfg-options model.backbone.init_cfg.type=Pretrained \
 #     model.backbone.init_cfg.prefix=backbone. \
 #     model.backbone.init_cfg.checkpoint=PRETRAIN_WORK_DIR/iter_200.pth
 # (PRETRAIN_WORK_DIR: where
@@ -25,58 +30,39 @@ _base_ = './densesiam-seg_resnet18-fpn_8xb32-10e_cocostuff27.py'
 
 num_classes = 11
 view_size = 96
-short_side = 120
+image_size = 2 * view_size
 max_epochs = 3
+batch_size = 8
 
 model = dict(
     backbone=dict(init_cfg=None),
     projector=dict(out_channels=num_classes),
     pix_sim_head=dict(
         predictor=dict(in_channels=num_classes, out_channels=num_classes)),
-    grid_size=12,
     test_cfg=dict(output_size='ori_shape'))
 
 dataset_type = 'CamVidDataset'
 data_root = '{{$DENSESIAM_SHARED_DATA:../shared/data}}/camvid/'
-view_pipeline = [
-    dict(
-        type='RandomResizedCropWithBox',
-        scale=view_size,
-        crop_ratio_range=(0.3, 1.),
-        backend='pillow'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(
-        type='RandomApply',
-        transforms=[
-            dict(
-                type='mmpretrain.ColorJitter',
-                brightness=0.3,
-                contrast=0.3,
-                saturation=0.3,
-                hue=0.1)
-        ],
-        prob=0.8),
-    dict(
-        type='RandomGrayscale',
-        prob=0.2,
-        keep_channels=True,
-        channel_weights=(0.114, 0.587, 0.2989)),
-]
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeShortestEdge', scale=short_side, max_size=1000),
+    dict(type='ResizeCenterCrop', size=image_size),
     dict(
-        type='MultiViewWithGeometry', num_views=2, transforms=[view_pipeline]),
+        type='NestedCropViews',
+        view_size=view_size,
+        scale=(0.5, 1.0),
+        flip_prob=0.5,
+        transforms={{_base_.photometric_pipeline}},
+        replay_seed=0),
     dict(type='PackMultiViewSegInputs'),
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='ResizeShortestEdge', scale=short_side, max_size=1000),
+    dict(type='ResizeShortestEdge', scale=view_size, max_size=1000),
     dict(type='LoadCheckedSegAnnotations'),
     dict(type='PackSegInputs'),
 ]
 train_dataloader = dict(
-    batch_size=8,
+    batch_size=batch_size,
     num_workers=0,
     persistent_workers=False,
     dataset=dict(
@@ -99,6 +85,8 @@ test_dataloader = val_dataloader
 val_evaluator = dict(num_classes=num_classes)
 test_evaluator = val_evaluator
 
+# the authors' rule: lr = 0.05 x batch / 256
+optim_wrapper = dict(optimizer=dict(lr=0.05 * batch_size / 256))
 train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
 default_hooks = dict(
     logger=dict(interval=10),

@@ -1,18 +1,26 @@
 # PiCIE baseline on curated COCO-Stuff-27, re-implemented on this package's
-# modules, with DenseSiam-Seg's data, schedule and evaluation. The switch is
-# the `model` (and the clustering hook): everything else is inherited.
+# modules following the authors' code (janghyuncho/PiCIE train_picie.py,
+# commons.py), with DenseSiam-Seg's data and evaluation. The switch is the
+# `model`, the optimiser and the clustering hook: everything else is
+# inherited. This project's earlier variant:
+# picie-online_resnet18-fpn_8xb32-10e_cocostuff27.py.
 #
 # | setting        | value                                                  |
 # | -------------- | ------------------------------------------------------ |
 # | encoder        | ResNet-18 + simplified FPN (same as DenseSiam-Seg)     |
-# | clustering     | spherical k-means, K = 27 per view, before every epoch |
-# |                | (256 pixels per image and view, 20 iterations)         |
-# | losses         | within-view CE (invariance, whole maps) + cross-view   |
-# |                | CE at K x K = 16 x 16 shared points (equivariance),    |
-# |                | weights 0.5 / 0.5, class-rebalanced                    |
-# | classifier     | 1x1 conv on L2-normalised features, re-initialised     |
-# |                | with the centroids at every clustering                 |
-# | data/schedule  | as densesiam-seg_resnet18-fpn_8xb32-10e_cocostuff27.py |
+# | clustering     | k-means, K = 27 per view, before every epoch, on every |
+# |                | pixel of every image (view 2 sampled at view 1's       |
+# |                | cells), BN with running statistics (the authors' code) |
+# | labels         | nearest centroid of every pixel, assigned once per     |
+# |                | epoch (views fixed per image), not from the training   |
+# |                | forward pass                                           |
+# | classifiers    | 1x1 convs = the centroids, frozen                      |
+# | losses         | (within-view CE + cross-view CE) / 2 on the full       |
+# |                | aligned maps; class k of view v weighs n_vk / n_v (the |
+# |                | epoch's cluster sizes, proportional)                   |
+# | schedule       | 10 epochs, batch 256 (8 x 32; the authors: 128), Adam  |
+# |                | lr 1e-4, no weight decay                               |
+# | data           | as densesiam-seg_resnet18-fpn_8xb32-10e_cocostuff27.py |
 _base_ = './densesiam-seg_resnet18-fpn_8xb32-10e_cocostuff27.py'
 
 model = dict(
@@ -23,17 +31,29 @@ model = dict(
     neck={{_base_.model.neck}},
     num_clusters={{_base_.num_classes}},
     feat_channels=128,
-    loss=dict(type='RebalancedPseudoLabelLoss', rebalance=True),
-    grid_size=16,
+    loss=dict(
+        type='RebalancedPseudoLabelLoss',
+        rebalance='none',
+        reduction='weighted_mean'),  # with the epoch's class weights
+    correspondence='dense',
+    label_source='stored',
+    freeze_classifiers=True,
+    class_weight='epoch',
     within_weight=0.5,
     cross_weight=0.5,
     temperature=1.0,
     test_cfg=dict(output_size='img_shape'))
 
+optim_wrapper = dict(
+    _delete_=True,
+    type='OptimWrapper',
+    optimizer=dict(type='Adam', lr=1e-4))
 custom_hooks = [
     dict(
         type='KMeansClusteringHook',
         interval=1,
-        points_per_image=256,
-        num_iters=20)
+        points_per_image=None,
+        num_iters=20,
+        bn_mode='eval',
+        assign_labels=True)
 ]

@@ -1,33 +1,48 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
-"""DenseSiam-Seg vs PiCIE on CamVid: same data, budget and initialisation.
+"""Unsupervised segmentation on CamVid: which choices matter.
 
-    nice -n 10 python tools/benchmarks/unsup_seg_camvid.py \
-        [--work-dir work_dirs/unsup_seg_camvid] [--epochs 3] [--seed 0]
+    OMP_NUM_THREADS=1 nice -n 10 python tools/benchmarks/unsup_seg_camvid.py \
+        --work-dir work_dirs/unsup_seg_camvid --epochs 2 --seeds 0 1 2 \
+        [--inits random pretrained --pretrained PRETRAIN.pth] [--rows ...]
 
-1. Builds DenseSiam-Seg from its CamVid config with ``--seed`` and saves the
-   randomly initialised encoder + FPN (``backbone.*``, ``neck.*``) to
-   ``WORK_DIR/init.pth``; every row starts from these weights (loaded through
-   ``init_cfg``, prefixes ``backbone.`` / ``neck.``).
-2. Evaluates the untrained model (argmax of a random projector) and the
-   untrained encoder + one k-means clustering (PiCIE before training).
-3. Trains DenseSiam-Seg and PiCIE for ``--epochs`` epochs on the 367 train
-   frames (labels unused), timing every epoch from before the clustering
-   hook to before checkpointing (the table shows the median epoch, robust
-   to load spikes on a shared machine), and evaluates both on the 101 val
-   frames (Hungarian matching, 11 classes).
-4. Prints a markdown table and writes it with the raw numbers to
-   ``WORK_DIR/results.{md,json}``.
+Every row trains with the same data (the 367 CamVid train frames, labels
+unused), epochs, batch and initialisation, and is evaluated on the val
+split (Hungarian matching, 11 classes). Rows (``--rows``, default all):
 
-Runs are not bit-reproducible on CPU: DenseSiam-Seg's losses differ in the
-4th digit after ten iterations between runs with the same seed (PiCIE's
-results were identical in every run), and the difference grows with
-training; compare several runs.
+- ``kmeans``: k-means on the initial features (PiCIE's clustering hook
+  once, no training);
+- ``dss-official`` / ``dss-variant``: DenseSiam-Seg, the authors' recipe
+  (``densesiam-seg_resnet18-fpn_1xb8-3e_camvid.py``) and this project's
+  earlier variant (``densesiam-seg-grid_...``);
+- ``picie-official`` / ``picie-variant``: PiCIE, likewise;
+- the paper's Table 5 ablation on the authors' recipe: ``pixsim`` (PixSim
+  only), ``pixsim-aux`` (+ aux), ``pixsim-aux-seg`` (+ L_seg); "+ RegionSim"
+  is ``dss-official`` itself;
+- ``dss-official-lr0.05``: the authors' recipe at the earlier lr 0.05
+  (32x the 0.05 x batch / 256 rule at batch 8).
+
+Initialisations (``--inits``): ``random`` - for each seed, the randomly
+initialised encoder + FPN saved once to ``WORK_DIR/init_seed{S}.pth`` and
+loaded by every row; ``pretrained`` - the same FPN, the encoder from
+``--pretrained`` (this project's DenseSiam pre-training on the CamVid train
+frames; the script waits for the file if it is still being trained).
+
+Each run's per-epoch wall time (from before the clustering hook to the end
+of the epoch, so PiCIE's clustering is included) and metrics go to
+``WORK_DIR/runs.json`` as soon as the run ends; a rerun skips the runs
+already there (resumable). The table (mean +- std over seeds) is printed and
+written to ``WORK_DIR/results.md``.
+
+Runs are not bit-reproducible on CPU (the 4th digit of the losses moves
+after a few iterations between runs with the same seed); the seeds give
+the spread.
 """
 import argparse
 import copy
 import json
 import os
 import os.path as osp
+import statistics
 import time
 
 import torch
@@ -40,64 +55,133 @@ import densesiam_mm  # noqa: F401
 from densesiam_mm.engine.hooks import KMeansClusteringHook
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+_SEG = 'configs/unsup_seg/'
 CONFIGS = {
-    'DenseSiam-Seg': 'configs/unsup_seg/'
-    'densesiam-seg_resnet18-fpn_1xb8-3e_camvid.py',
-    'PiCIE': 'configs/unsup_seg/picie_resnet18-fpn_1xb8-3e_camvid.py',
+    'dss-official': _SEG + 'densesiam-seg_resnet18-fpn_1xb8-3e_camvid.py',
+    'dss-variant': _SEG + 'densesiam-seg-grid_resnet18-fpn_1xb8-3e_camvid.py',
+    'picie-official': _SEG + 'picie_resnet18-fpn_1xb8-3e_camvid.py',
+    'picie-variant': _SEG + 'picie-online_resnet18-fpn_1xb8-3e_camvid.py',
+}
+ROWS = {
+    # name: (label, base config, model overrides, drop RegionSimHook)
+    'kmeans': ('k-means on the initial features (no training)',
+               'picie-official', {}, False),
+    'dss-official': ('DenseSiam-Seg, authors\' recipe (= + RegionSim)',
+                     'dss-official', {}, False),
+    'dss-variant': ('DenseSiam-Seg, earlier variant', 'dss-variant', {},
+                    False),
+    'picie-official': ('PiCIE, authors\' recipe', 'picie-official', {},
+                       False),
+    'picie-variant': ('PiCIE, earlier variant', 'picie-variant', {}, False),
+    'pixsim': ('Table 5: PixSim only', 'dss-official',
+               dict(aux_projector=None, aux_pix_sim_head=None,
+                    pseudo_label_loss=None, region_sim_head=None), True),
+    'pixsim-aux': ('Table 5: PixSim + aux', 'dss-official',
+                   dict(pseudo_label_loss=None, region_sim_head=None), True),
+    'pixsim-aux-seg': ('Table 5: PixSim + aux + L_seg', 'dss-official',
+                       dict(region_sim_head=None), True),
+    'dss-official-lr0.05': ('DenseSiam-Seg, authors\' recipe at lr 0.05',
+                            'dss-official', {}, False),
 }
 
 
 class EpochTimerHook(Hook):
-    """Wall time of each training epoch, clustering included."""
+    """Wall and CPU (this process) time of each training epoch, clustering
+    included."""
     priority = 'VERY_HIGH'  # before clustering, before checkpointing
 
     def __init__(self):
-        self.times = []
+        self.times, self.cpu_times = [], []
 
     def before_train_epoch(self, runner):
         self._start = time.perf_counter()
+        self._cpu_start = time.process_time()
 
     def after_train_epoch(self, runner):
         self.times.append(time.perf_counter() - self._start)
+        self.cpu_times.append(time.process_time() - self._cpu_start)
 
 
-def parse_args():
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/unsup_seg_camvid')
-    parser.add_argument('--epochs', type=int, default=3)
-    parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument('--epochs', type=int, default=2)
+    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument('--inits', nargs='+', default=['random'],
+                        choices=['random', 'pretrained'])
+    parser.add_argument('--pretrained', default=None,
+                        help='DenseSiam pre-training checkpoint (backbone.*)')
+    parser.add_argument('--rows', nargs='+', default=list(ROWS),
+                        choices=list(ROWS))
     parser.add_argument(
         '--frames', type=int, nargs=2, default=None, metavar=('TRAIN', 'VAL'),
         help='use only the first TRAIN / VAL frames (smoke runs)')
-    return parser.parse_args()
+    parser.add_argument('--view-size', type=int, default=None,
+                        help='override the view size of every row')
+    return parser.parse_args(argv)
 
 
-def load_cfg(name, work_dir, init_ckpt, epochs, seed, frames=None):
-    cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS[name]))
-    cfg.work_dir = osp.join(work_dir, name.lower())
-    cfg.visualizer.name = f'visualizer_{name}'  # one per Runner
+def _set_view_size(cfg, size):
+    """View size of either pipeline family (nested views / random crops)."""
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step['type'] == 'NestedCropViews':
+            step['view_size'] = size
+        elif step['type'] == 'ResizeCenterCrop':
+            step['size'] = 2 * size
+        elif step['type'] == 'ResizeShortestEdge':
+            step['scale'] = int(size * 1.25)
+        elif step['type'] == 'MultiViewWithGeometry':
+            step['transforms'][0][0]['scale'] = size
+    for step in cfg.test_dataloader.dataset.pipeline:
+        if step['type'] == 'ResizeShortestEdge':
+            step['scale'] = size if 'NestedCropViews' in str(
+                cfg.train_dataloader.dataset.pipeline) else int(size * 1.25)
+
+
+def load_cfg(row, work_dir, init, seed, args):
+    label, base, overrides, drop_region_hook = ROWS[row]
+    cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS[base]))
+    run = f'{row}_{init}_seed{seed}'
+    cfg.work_dir = osp.join(work_dir, run)
+    cfg.visualizer.name = f'visualizer_{run}'  # one per Runner
     cfg.randomness = dict(seed=seed)
-    cfg.train_cfg.max_epochs = epochs
-    # no validation loop: every row is evaluated once, by runner.test()
+    cfg.train_cfg.max_epochs = args.epochs
+    # no validation loop: every run is evaluated once, by runner.test()
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.default_hooks.checkpoint.interval = epochs
+    cfg.default_hooks.checkpoint.interval = args.epochs
     cfg.default_hooks.logger.interval = 10
-    if frames is not None:
-        cfg.train_dataloader.dataset.indices = frames[0]
-        cfg.test_dataloader.dataset.indices = frames[1]
-    if init_ckpt is not None:
-        for part in ('backbone', 'neck'):
-            cfg.model[part].init_cfg = dict(
-                type='Pretrained', checkpoint=init_ckpt, prefix=f'{part}.')
-    return cfg
+    for key, value in overrides.items():
+        cfg.model[key] = value
+    if drop_region_hook:
+        cfg.custom_hooks = [
+            h for h in cfg.get('custom_hooks', [])
+            if 'RegionSimHook' not in h['type']
+        ]
+    if row == 'dss-official-lr0.05':
+        cfg.optim_wrapper.optimizer.lr = 0.05
+    if args.frames is not None:
+        cfg.train_dataloader.dataset.indices = args.frames[0]
+        cfg.test_dataloader.dataset.indices = args.frames[1]
+    if args.view_size is not None:
+        _set_view_size(cfg, args.view_size)
+    init_ckpt = osp.join(work_dir, f'init_seed{seed}.pth')
+    for part in ('backbone', 'neck'):
+        checkpoint = args.pretrained \
+            if init == 'pretrained' and part == 'backbone' else init_ckpt
+        cfg.model[part].init_cfg = dict(
+            type='Pretrained', checkpoint=checkpoint, prefix=f'{part}.')
+    return cfg, label
 
 
 def save_shared_init(work_dir, seed):
-    """Random encoder + FPN weights shared by every row."""
+    """Random encoder + FPN weights shared by every row of a seed."""
+    path = osp.join(work_dir, f'init_seed{seed}.pth')
+    if osp.isfile(path):
+        return path
     from mmseg.registry import MODELS
     init_default_scope('mmseg')
     torch.manual_seed(seed)
-    cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS['DenseSiam-Seg']))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, CONFIGS['dss-official']))
     model = MODELS.build(cfg.model)
     model.init_weights()
     state = {
@@ -105,94 +189,127 @@ def save_shared_init(work_dir, seed):
         for k, v in model.state_dict().items()
         if k.startswith(('backbone.', 'neck.'))
     }
-    path = osp.join(work_dir, 'init.pth')
     torch.save(dict(state_dict=state, meta=dict(seed=seed)), path)
     return path
 
 
-def evaluate_untrained(name, cfg, cluster_first=False):
+def run_once(row, cfg):
+    """Train (or, for ``kmeans``, cluster once) and evaluate one run."""
     runner = Runner.from_cfg(cfg)
-    runner.model.init_weights()
-    start = time.perf_counter()
-    if cluster_first:
+    if row == 'kmeans':
+        runner.model.init_weights()
         hook = next(h for h in runner.hooks
                     if isinstance(h, KMeansClusteringHook))
+        cpu_start = time.process_time()
         hook.cluster(runner)  # the config's clustering step
-    cluster_time = time.perf_counter() - start
+        times = [hook.last_time]
+        cpu_times = [time.process_time() - cpu_start]
+    else:
+        timer = EpochTimerHook()
+        runner.register_hook(timer)
+        runner.train()
+        times, cpu_times = timer.times, timer.cpu_times
     metrics = runner.test()
-    return dict(name=name, metrics=metrics, epoch_times=[],
-                note=f'k-means {cluster_time:.0f}s' if cluster_first else '')
+    return dict(
+        metrics={k: float(v) for k, v in metrics.items()},
+        epoch_times=times,
+        epoch_cpu_times=cpu_times,
+        val_frames=len(runner.test_dataloader.dataset),
+        train_frames=len(runner.train_dataloader.dataset))
 
 
-def train_and_evaluate(name, cfg):
-    runner = Runner.from_cfg(cfg)
-    timer = EpochTimerHook()
-    runner.register_hook(timer)
-    start = time.perf_counter()
-    runner.train()
-    total = time.perf_counter() - start
-    metrics = runner.test()
-    return dict(name=name, metrics=metrics, epoch_times=timer.times,
-                note=f'{len(timer.times)} epochs, {total:.0f}s with startup')
+def _mean_std(values):
+    if not values:
+        return '-'
+    mean = statistics.fmean(values)
+    std = statistics.stdev(values) if len(values) > 1 else 0.
+    return f'{mean:.2f} ± {std:.2f}'
 
 
-def table(rows):
-    """Markdown table; s/epoch is the median over epochs (robust to load
-    spikes on a shared machine), every epoch's time in the note."""
+def _median(values):
+    values = sorted(values)
+    return f'{values[len(values) // 2]:.0f}' if values else '-'
+
+
+def table(runs, rows, inits, seeds):
     lines = [
-        '| method | mIoU | pixel acc. | mIoU thing | mIoU stuff | '
-        'train s/epoch (median) | note |',
+        '| init | method | mIoU | pixel acc. | seeds | '
+        'wall s/epoch (median) | CPU s/epoch (median) |',
         '| --- | --- | --- | --- | --- | --- | --- |'
     ]
-    for row in rows:
-        m = row['metrics']
-        times = sorted(row['epoch_times'])
-        per_epoch = f'{times[len(times) // 2]:.0f}' if times else '-'
-        note = row['note']
-        if times:
-            note += '; epochs: ' + ', '.join(
-                f'{t:.0f}' for t in row['epoch_times']) + ' s'
-        lines.append(
-            f"| {row['name']} | {m['mIoU']:.2f} | {m['aAcc']:.2f} | "
-            f"{m.get('mIoU_thing', float('nan')):.2f} | "
-            f"{m.get('mIoU_stuff', float('nan')):.2f} | {per_epoch} | "
-            f'{note} |')
+    for init in inits:
+        for row in rows:
+            done = [
+                runs[key] for key in
+                (f'{row}_{init}_seed{seed}' for seed in seeds) if key in runs
+            ]
+            if not done:
+                continue
+            per_epoch = [
+                _median([t for run in done for t in run.get(key, [])])
+                for key in ('epoch_times', 'epoch_cpu_times')
+            ]
+            if row == 'kmeans':
+                per_epoch = [f'{t} (clustering once)' for t in per_epoch]
+            lines.append(
+                f'| {init} | {ROWS[row][0]} | '
+                f"{_mean_std([r['metrics']['mIoU'] for r in done])} | "
+                f"{_mean_std([r['metrics']['aAcc'] for r in done])} | "
+                f'{len(done)} | {per_epoch[0]} | {per_epoch[1]} |')
     return '\n'.join(lines)
 
 
-def main():
-    args = parse_args()
+def wait_for(path, poll=30):
+    while not osp.isfile(path):
+        print(f'waiting for {path} ...', flush=True)
+        time.sleep(poll)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     os.environ.setdefault('DENSESIAM_SHARED_DATA',
                           osp.join(REPO_ROOT, '..', 'shared', 'data'))
     os.makedirs(args.work_dir, exist_ok=True)
     work_dir = osp.abspath(args.work_dir)
-    init_ckpt = save_shared_init(work_dir, args.seed)
-    rows = []
-    cfg = load_cfg('DenseSiam-Seg', work_dir, init_ckpt, args.epochs,
-                   args.seed, args.frames)
-    cfg.work_dir += '_untrained'
-    cfg.visualizer.name += '_untrained'
-    rows.append(evaluate_untrained('random init (untrained)', cfg))
-    cfg = load_cfg('PiCIE', work_dir, init_ckpt, args.epochs, args.seed,
-                   args.frames)
-    cfg.work_dir += '_untrained'
-    cfg.visualizer.name += '_untrained'
-    rows.append(
-        evaluate_untrained('random init + k-means', cfg, cluster_first=True))
-    for name in ('DenseSiam-Seg', 'PiCIE'):
-        cfg = load_cfg(name, work_dir, init_ckpt, args.epochs, args.seed,
-                       args.frames)
-        rows.append(train_and_evaluate(name, copy.deepcopy(cfg)))
-    text = table(rows)
-    train_frames, val_frames = args.frames or ('all 367', 'all 101')
+    if 'pretrained' in args.inits and not args.pretrained:
+        raise ValueError('--inits pretrained needs --pretrained CHECKPOINT')
+    runs_file = osp.join(work_dir, 'runs.json')
+    runs = {}
+    if osp.isfile(runs_file):
+        with open(runs_file) as f:
+            runs = json.load(f)
+    val_frames = train_frames = None
+    for init in args.inits:
+        if init == 'pretrained':
+            wait_for(args.pretrained)
+        for seed in args.seeds:
+            save_shared_init(work_dir, seed)
+            for row in args.rows:
+                key = f'{row}_{init}_seed{seed}'
+                if key in runs:
+                    continue
+                cfg, label = load_cfg(row, work_dir, init, seed, args)
+                start = time.perf_counter()
+                result = run_once(row, copy.deepcopy(cfg))
+                result['total_s'] = time.perf_counter() - start
+                runs[key] = result
+                with open(runs_file, 'w') as f:
+                    json.dump(runs, f, indent=1)
+                print(f"{key}: mIoU {result['metrics']['mIoU']:.2f}, "
+                      f"epochs {[round(t) for t in result['epoch_times']]} s"
+                      f" (CPU {[round(t) for t in result['epoch_cpu_times']]}"
+                      f" s), total {result['total_s']:.0f} s", flush=True)
+    for run in runs.values():
+        val_frames = run.get('val_frames', val_frames)
+        train_frames = run.get('train_frames', train_frames)
+    text = table(runs, args.rows, args.inits, args.seeds)
     print(f'\nCamVid val ({val_frames} frames, 11 classes, Hungarian '
           f'matching); {args.epochs} epochs of {train_frames} train frames, '
-          f'seed {args.seed}\n')
+          f'seeds {args.seeds}\n')
     print(text)
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(text + '\n')
-    with open(osp.join(work_dir, 'results.json'), 'w') as f:
-        json.dump(rows, f, indent=1)
+    return runs
 
 
 if __name__ == '__main__':
