@@ -1,4 +1,5 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
+from .block_mask import ExactCountBlockMask
 from .geometric import RandomResizedCropWithBox
 from .loading import CheckedLoadImageFromFile
 from .loading_seg import LoadCheckedSegAnnotations, check_seg_dataset_paths
@@ -11,5 +12,5 @@ __all__ = [
     'RandomResizedCropWithBox', 'MultiViewWithGeometry',
     'CheckedLoadImageFromFile', 'LoadCheckedSegAnnotations',
     'check_seg_dataset_paths', 'PackMultiViewSegInputs', 'NestedCropViews',
-    'ResizeCenterCrop'
+    'ResizeCenterCrop', 'ExactCountBlockMask'
 ]

@@ -1,5 +1,6 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 from .dense_nonlinear_neck import DenseNonLinearNeck
+from .siameseim_projector import SiameseIMProjector
 from .simplified_fpn import SimplifiedFPN
 
-__all__ = ['DenseNonLinearNeck', 'SimplifiedFPN']
+__all__ = ['DenseNonLinearNeck', 'SimplifiedFPN', 'SiameseIMProjector']

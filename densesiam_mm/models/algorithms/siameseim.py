@@ -1,0 +1,115 @@
+# Copyright (c) densesiam_mm contributors. All rights reserved.
+import math
+from typing import Dict, List, Optional, Union
+
+import torch
+from mmpretrain.models.selfsup import BaseSelfSupervisor
+from mmpretrain.models.utils import CosineEMA
+from mmpretrain.registry import MODELS
+from mmpretrain.structures import DataSample
+from torch import nn
+
+from ...utils import revert_sync_bn_if_not_distributed
+from ..utils.geometry import _stack_field
+from ..utils.relative_position import relative_position_code_from_samples
+
+
+@MODELS.register_module()
+class SiameseIM(BaseSelfSupervisor):
+    """SiameseIM: Siamese Image Modeling (Tao et al., CVPR 2023).
+
+    The online branch encodes the visible patches of masked view 1
+    (``backbone``), projects them (``neck``) and predicts (``head``) the
+    tokens of view 2 at all of view 2's patches, each query placed by its
+    position and scale relative to view 1
+    (:func:`~densesiam_mm.models.utils.relative_position_code`, from the
+    views' boxes and flips). The target branch, an EMA of backbone + neck
+    (mmpretrain's ``CosineEMA``, updated every iteration before its pass),
+    encodes the whole view 2; its patch tokens, normalised, are the targets
+    of the UniGrad loss::
+
+        pred   = h(g(f(x1 ⊙ m)), code(view 2 | view 1))   (B, L, D)
+        target = LN(g_ema(f_ema(x2)))[:, 1:]               (B, L, D)
+        loss   = UniGrad(pred, sg(target))
+
+    Args:
+        backbone (dict): ``SiameseIMViT``.
+        neck (dict): ``SiameseIMProjector``.
+        head (dict): ``SiameseIMHead``.
+        target_momentum (float): EMA weight of the online weights at the
+            start (``1 - 0.995``). Defaults to 0.005.
+        target_end_momentum (float): ... at the end (cosine schedule).
+            Defaults to 0.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 neck: dict,
+                 head: dict,
+                 target_momentum: float = 0.005,
+                 target_end_momentum: float = 0.,
+                 pretrained: Optional[str] = None,
+                 data_preprocessor: Optional[Union[dict, nn.Module]] = None,
+                 init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
+        super().__init__(
+            backbone=backbone,
+            neck=neck,
+            head=head,
+            pretrained=pretrained,
+            data_preprocessor=data_preprocessor,
+            init_cfg=init_cfg)
+        revert_sync_bn_if_not_distributed(self)
+        self.target_net = CosineEMA(
+            nn.Sequential(self.backbone, self.neck),
+            momentum=target_momentum,
+            end_momentum=target_end_momentum)
+
+    def view_mask(self, data_samples: List[DataSample],
+                  device: torch.device) -> torch.Tensor:
+        """``(B, L)`` bool mask of view 1 from the data samples' ``mask``
+        (``(g, g)``, written by ``ExactCountBlockMask``)."""
+        try:
+            mask = _stack_field(data_samples, 'mask', torch.bool)
+        except AttributeError as err:
+            raise KeyError(
+                'Data samples carry no `mask`: add ExactCountBlockMask to '
+                'the pipeline (PackInputs packs its `mask`).') from err
+        return mask.flatten(1).to(device, non_blocking=True)
+
+    def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
+             **kwargs) -> Dict[str, torch.Tensor]:
+        """Loss of a batch of view pairs.
+
+        Args:
+            inputs (list[Tensor]): two ``(B, 3, H, W)`` batches: view 1
+                (masked, online) and view 2 (target).
+            data_samples (list[DataSample]): per image ``mask`` (of view 1),
+                ``view_boxes`` and ``view_flips``.
+
+        Returns:
+            dict[str, Tensor]: ``loss`` and ``target_std`` (logged only:
+            the targets' std across the batch, see the code).
+        """
+        assert isinstance(inputs, list) and len(inputs) >= 2
+        view1, view2 = inputs[0], inputs[1]
+        mask = self.view_mask(data_samples, view1.device)
+
+        # Online branch: visible tokens of view 1 -> predicted view 2.
+        online = self.neck(self.backbone(view1, mask))[0]  # (B, 1+V, D)
+        code = relative_position_code_from_samples(
+            data_samples, math.isqrt(mask.size(1)), self.head.embed_dims,
+            view1.device)  # (B, L, 2D)
+        pred = self.head(online, mask, code)  # (B, L, D)
+
+        # Target branch: EMA update first, then the whole view 2.
+        with torch.no_grad():
+            self.target_net.update_parameters(
+                nn.Sequential(self.backbone, self.neck))
+            target = self.head.normalize_target(
+                self.target_net(view2)[0][:, 1:])  # (B, L, D)
+            # Collapse monitor: std across the images of the batch, per
+            # patch position and channel, averaged (1 for i.i.d. targets,
+            # 0 when every image gets the same target map).
+            target_std = target.std(dim=0).mean()
+        return dict(
+            loss=self.head.loss(pred, target), target_std=target_std)
