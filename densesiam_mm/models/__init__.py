@@ -5,4 +5,5 @@ from .data_preprocessors import *  # noqa: F401,F403
 from .heads import *  # noqa: F401,F403
 from .losses import *  # noqa: F401,F403
 from .necks import *  # noqa: F401,F403
+from .probes import *  # noqa: F401,F403
 from .utils import *  # noqa: F401,F403

@@ -1,0 +1,156 @@
+# Copyright (c) densesiam_mm contributors. All rights reserved.
+"""Backbone weights from any checkpoint a user may hold."""
+import os.path as osp
+import zipfile
+from collections import OrderedDict
+from typing import Dict
+
+import torch
+
+from ...utils import load_checkpoint_file
+
+#: classifier keys of plain (torchvision-style) state dicts, not backbone
+_HEAD_PREFIXES = ('fc.', 'head.', 'classifier.')
+
+
+class BackboneCheckpointError(ValueError):
+    """A checkpoint that cannot give the probed backbone its weights; the
+    message names the file and what is wrong with it."""
+
+
+def _looks_like_torch_file(filename: str) -> bool:
+    if zipfile.is_zipfile(filename):
+        return True
+    with open(filename, 'rb') as f:
+        return f.read(1) == b'\x80'  # a pickle (protocol >= 2)
+
+
+def read_state_dict(filename: str) -> Dict[str, torch.Tensor]:
+    """The tensors of a checkpoint: an mmengine file (``state_dict``), a
+    torchvision / plain state dict, or a ``{'model': ...}`` file."""
+    if not osp.isfile(filename):
+        raise BackboneCheckpointError(
+            f'checkpoint {filename} does not exist.')
+    if not _looks_like_torch_file(filename):
+        raise BackboneCheckpointError(
+            f'{filename} is not a torch file (neither a torch.save zip '
+            'archive nor a pickle).')
+    try:
+        checkpoint = load_checkpoint_file(filename, map_location='cpu')
+    except Exception as err:  # torch raises many types for broken files
+        raise BackboneCheckpointError(
+            f'{filename} is not a readable torch file: {err}') from err
+    if not isinstance(checkpoint, dict):
+        raise BackboneCheckpointError(
+            f'{filename} holds a {type(checkpoint).__name__}, not a dict '
+            'of weights.')
+    for key in ('state_dict', 'model'):
+        if isinstance(checkpoint.get(key), dict):
+            checkpoint = checkpoint[key]
+            break
+    state_dict = OrderedDict(
+        (k[len('module.'):] if k.startswith('module.') else k, v)
+        for k, v in checkpoint.items() if torch.is_tensor(v))
+    if not state_dict:
+        raise BackboneCheckpointError(
+            f'{filename} has no backbone weights: it holds no tensors '
+            f'(top-level keys: {sorted(map(str, checkpoint))[:8]}).')
+    return state_dict
+
+
+def backbone_state_dict(state_dict: Dict[str, torch.Tensor],
+                        filename: str = 'checkpoint'
+                        ) -> Dict[str, torch.Tensor]:
+    """Backbone entries of a whole-model or backbone-only state dict.
+
+    ``backbone.*`` keys (this project's DenseSiam/SimSiam checkpoints,
+    mmpretrain / mmseg model-zoo files) are taken with the prefix removed;
+    a file without them is taken as backbone-only (an extracted backbone, a
+    torchvision ResNet) minus its classifier (``fc.*``).
+    """
+    prefix = 'backbone.'
+    backbone = OrderedDict((k[len(prefix):], v)
+                           for k, v in state_dict.items()
+                           if k.startswith(prefix))
+    if backbone:
+        return backbone
+    return OrderedDict((k, v) for k, v in state_dict.items()
+                       if not k.startswith(_HEAD_PREFIXES))
+
+
+def load_backbone_weights(backbone: torch.nn.Module,
+                          filename: str) -> Dict[str, torch.Tensor]:
+    """Load ``filename``'s backbone weights into ``backbone``, strictly.
+
+    Every parameter and buffer of ``backbone`` must come from the file with
+    its shape (BN's ``num_batches_tracked`` may be absent, as in old
+    torchvision files). Returns the loaded state dict.
+
+    Raises:
+        BackboneCheckpointError: naming the file, when it is not a torch
+            file, has no backbone weights (none of the model's keys), or
+            holds another architecture (missing keys, or shapes that differ).
+    """
+    weights = backbone_state_dict(read_state_dict(filename), filename)
+    expected = backbone.state_dict()
+    common = set(weights) & set(expected)
+    if not common:
+        groups = sorted({k.split('.')[0] for k in weights})
+        raise BackboneCheckpointError(
+            f'{filename} has no backbone weights for '
+            f'{type(backbone).__name__}: none of its keys (groups '
+            f'{groups[:8]}) is a key of the backbone (e.g. '
+            f'{list(expected)[:2]}).')
+    missing = sorted(k for k in set(expected) - set(weights)
+                     if not k.endswith('num_batches_tracked'))
+    wrong_shape = [(k, tuple(weights[k].shape), tuple(expected[k].shape))
+                   for k in sorted(common)
+                   if weights[k].shape != expected[k].shape]
+    if missing or wrong_shape:
+        details = []
+        if missing:
+            details.append(f'{len(missing)} backbone keys missing (e.g. '
+                           f'{missing[:3]})')
+        if wrong_shape:
+            key, got, want = wrong_shape[0]
+            details.append(f'{len(wrong_shape)} shapes differ (e.g. {key}: '
+                           f'file {got}, model {want})')
+        raise BackboneCheckpointError(
+            f'{filename} holds another architecture than the probed '
+            f'{type(backbone).__name__}: ' + '; '.join(details) + '.')
+    loadable = OrderedDict((k, weights[k]) for k in expected if k in weights)
+    backbone.load_state_dict(loadable, strict=False)
+    return loadable
+
+
+#: (blocks per stage, bottleneck) -> ResNet depth (torchvision's table)
+_RESNET_DEPTHS = {
+    ((2, 2, 2, 2), False): 18,
+    ((3, 4, 6, 3), False): 34,
+    ((3, 4, 6, 3), True): 50,
+    ((3, 4, 23, 3), True): 101,
+    ((3, 8, 36, 3), True): 152,
+}
+
+
+def resnet_depth(weights: Dict[str, torch.Tensor]):
+    """Depth of a (torchvision / mmpretrain / mmseg layout) ResNet state
+    dict, or None when it is not one of the standard ResNets."""
+    blocks = []
+    for stage in range(1, 5):
+        ids = {
+            int(key.split('.')[1])
+            for key in weights if key.startswith(f'layer{stage}.')
+            and key.split('.')[1].isdigit()
+        }
+        if not ids or ids != set(range(len(ids))):
+            return None
+        blocks.append(len(ids))
+    bottleneck = 'layer1.0.conv3.weight' in weights
+    return _RESNET_DEPTHS.get((tuple(blocks), bottleneck))
+
+
+def resnet_stage_channels(depth: int):
+    """Output channels of the four stages of a ResNet of ``depth``."""
+    expansion = 4 if depth >= 50 else 1
+    return tuple(64 * 2**i * expansion for i in range(4))
