@@ -11,6 +11,7 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.runner import Runner
 
@@ -37,7 +38,11 @@ def tiny_cfg(config, work_dir):
     cfg.visualizer.name = f'visualizer_{osp.basename(str(work_dir))}'
     cfg.train_dataloader.batch_size = 4
     cfg.train_dataloader.dataset.indices = 8
-    cfg.train_dataloader.dataset.pipeline[2].transforms[0][0].scale = 64
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step['type'] == 'NestedCropViews':  # the authors' views
+            step['view_size'] = 64
+        elif step['type'] == 'ResizeCenterCrop':
+            step['size'] = 128
     cfg.val_dataloader.batch_size = 2
     cfg.val_dataloader.dataset.indices = 4
     cfg.test_dataloader = cfg.val_dataloader
@@ -63,6 +68,13 @@ def test_train_and_evaluate_on_camvid(method, tmp_path):
     shared_path('camvid', 'images', 'train')
     runner = Runner.from_cfg(tiny_cfg(CONFIGS[method], tmp_path))
     runner.train()
+    if method == 'picie':  # the authors' protocol: labels of every frame
+        model = runner.model
+        assert sorted(model.stored_labels) == list(range(8))
+        assert model.stored_labels[0].shape == (2, 16, 16)
+        torch.testing.assert_close(model.epoch_class_weights.sum(1),
+                                   torch.ones(2))
+        assert not model.classifiers[0].weight.requires_grad
     rows = logged_losses(tmp_path)
     assert len(rows) == 2  # 8 frames, batch 4
     expected = ('loss_dense', 'loss_pseudo', 'loss_aux', 'loss_region') \
