@@ -11,7 +11,8 @@
 # | losses         | cross-view term at K x K = 16 x 16 shared points; class|
 # |                | weights 1 / n_c of the batch (full aligned maps,       |
 # |                | n_vk / n_v of the epoch)                               |
-# | schedule       | SGD lr 0.05, momentum 0.9, wd 1e-4 (Adam 1e-4)         |
+# | schedule       | batch 256, SGD lr 0.05, momentum 0.9, wd 1e-4 (batch   |
+# |                | 128, Adam 1e-4)                                        |
 # | views          | the earlier DenseSiam-Seg variant's random crops       |
 _base_ = './densesiam-seg-grid_resnet18-fpn_8xb32-10e_cocostuff27.py'
 

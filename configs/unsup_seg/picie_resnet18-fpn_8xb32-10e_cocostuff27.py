@@ -18,8 +18,8 @@
 # | losses         | (within-view CE + cross-view CE) / 2 on the full       |
 # |                | aligned maps; class k of view v weighs n_vk / n_v (the |
 # |                | epoch's cluster sizes, proportional)                   |
-# | schedule       | 10 epochs, batch 256 (8 x 32; the authors: 128), Adam  |
-# |                | lr 1e-4, no weight decay                               |
+# | schedule       | 10 epochs, batch 128 (8 x 16, the authors' train       |
+# |                | batch), Adam lr 1e-4, no weight decay                  |
 # | data           | as densesiam-seg_resnet18-fpn_8xb32-10e_cocostuff27.py |
 _base_ = './densesiam-seg_resnet18-fpn_8xb32-10e_cocostuff27.py'
 
@@ -44,6 +44,7 @@ model = dict(
     temperature=1.0,
     test_cfg=dict(output_size='img_shape'))
 
+train_dataloader = dict(batch_size=16)  # 8 x 16 = 128
 optim_wrapper = dict(
     _delete_=True,
     type='OptimWrapper',

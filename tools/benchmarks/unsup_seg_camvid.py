@@ -116,6 +116,10 @@ def parse_args(argv=None):
     parser.add_argument(
         '--frames', type=int, nargs=2, default=None, metavar=('TRAIN', 'VAL'),
         help='use only the first TRAIN / VAL frames (smoke runs)')
+    parser.add_argument(
+        '--train-stride', type=int, default=1,
+        help='train on every STRIDE-th train frame (all sequences, fewer '
+        'frames)')
     parser.add_argument('--view-size', type=int, default=None,
                         help='override the view size of every row')
     return parser.parse_args(argv)
@@ -162,6 +166,12 @@ def load_cfg(row, work_dir, init, seed, args):
     if args.frames is not None:
         cfg.train_dataloader.dataset.indices = args.frames[0]
         cfg.test_dataloader.dataset.indices = args.frames[1]
+    for step in cfg.train_dataloader.dataset.pipeline:
+        if step.get('replay_seed') is not None:
+            step['replay_seed'] = seed  # each seed its own fixed views
+    if args.train_stride > 1:
+        cfg.train_dataloader.dataset.indices = list(
+            range(0, 367, args.train_stride))
     if args.view_size is not None:
         _set_view_size(cfg, args.view_size)
     init_ckpt = osp.join(work_dir, f'init_seed{seed}.pth')
