@@ -1,0 +1,26 @@
+# SiameseIM ViT-B/16, the shorter 400-epoch ImageNet-1k schedule (the
+# paper's ablation length): everything as the 1600-epoch config, 40 warm-up
+# epochs + cosine over 400 epochs (EMA momentum cosine over the same
+# iterations).
+_base_ = './siameseim_vit-base-p16_32xb128-amp-coslr-1600e_in1k.py'
+
+max_epochs = 400
+warmup_epochs = 40
+param_scheduler = [
+    dict(
+        type='LinearLR',
+        start_factor=1e-4,
+        by_epoch=True,
+        begin=0,
+        end=warmup_epochs,
+        convert_to_iter_based=True),
+    dict(
+        type='CosineAnnealingLR',
+        T_max=max_epochs - warmup_epochs,
+        eta_min=0.,
+        by_epoch=True,
+        begin=warmup_epochs,
+        end=max_epochs,
+        convert_to_iter_based=True)
+]
+train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=max_epochs)

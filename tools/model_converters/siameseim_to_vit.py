@@ -1,0 +1,203 @@
+# Copyright (c) densesiam_mm contributors. All rights reserved.
+"""SiameseIM weights -> a plain ViT backbone for fine-tuning and transfer.
+
+Two sources, detected from the keys (or named with ``--source``):
+
+- ``ours``: a densesiam_mm SiameseIM checkpoint. The online encoder
+  ``backbone.*`` is kept (the EMA target ``target_net.*``, projector
+  ``neck.*`` and predictor ``head.*`` are dropped); its layout is already
+  that of mmpretrain's ``VisionTransformer``.
+- ``official``: the authors' release (``sim_base_1600ep_pretrain.pth``,
+  ``{'model': ...}``, timm layout): ``patch_embed.proj``, ``cls_token``,
+  ``pos_embed``, ``blocks.N.{norm1,attn.qkv,attn.proj,norm2,mlp.fc1,mlp.fc2}``
+  are renamed to mmpretrain's names, keeping the checkpoint's own
+  ``pos_embed``; the momentum branch (``mm_*``), decoder/projector/predictor
+  (``decoder_*``, ``projector_decoder_blocks``, ``predictor_decoder_blocks``),
+  ``mask_token`` and the norms of the loss are dropped.
+
+Two target layouts (``--to``):
+
+- ``mmpretrain`` (default): mmpretrain's ``VisionTransformer`` (and
+  ``MAEViT``); mmseg's ``MAE`` backbone (the ADE20K UPerNet config) reads
+  the same names;
+- ``mmseg-vit``: mmseg's ``VisionTransformer`` (``attn.qkv`` becomes
+  ``attn.attn.in_proj_*``, ``attn.proj`` ``attn.attn.out_proj``).
+
+::
+
+    python tools/model_converters/siameseim_to_vit.py CKPT OUT [--to mmseg-vit]
+
+The output is an mmengine checkpoint ``{'state_dict', 'meta'}``; load it with
+``init_cfg=dict(type='Pretrained', checkpoint=OUT)`` (no prefix).
+"""
+import argparse
+import os
+import os.path as osp
+import re
+import sys
+from collections import OrderedDict
+
+import torch
+
+if __package__ in (None, ''):
+    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
+from extract_backbone_weights import (CheckpointError,  # noqa: E402
+                                      extract_backbone)
+
+from densesiam_mm.utils import load_checkpoint_file  # noqa: E402
+from densesiam_mm.version import __version__  # noqa: E402
+
+OFFICIAL_DROP = ('mm_', 'decoder_', 'projector_decoder_blocks.',
+                 'predictor_decoder_blocks.', 'mask_token', 'teacher_norm.',
+                 'student_norm.', 'norm.', 'fc_norm.', 'head.')
+OFFICIAL_BLOCK = {
+    'norm1': 'ln1',
+    'attn.qkv': 'attn.qkv',
+    'attn.proj': 'attn.proj',
+    'norm2': 'ln2',
+    'mlp.fc1': 'ffn.layers.0.0',
+    'mlp.fc2': 'ffn.layers.1',
+    'ls1.gamma': 'attn.gamma1.weight',
+    'ls2.gamma': 'ffn.gamma2.weight',
+}
+MMSEG_VIT = {
+    'attn.qkv.weight': 'attn.attn.in_proj_weight',
+    'attn.qkv.bias': 'attn.attn.in_proj_bias',
+    'attn.proj.weight': 'attn.attn.out_proj.weight',
+    'attn.proj.bias': 'attn.attn.out_proj.bias',
+}
+
+
+def load_state_dict(filename: str) -> dict:
+    """Model weights of ``filename`` (mmengine ``state_dict``, the authors'
+    ``model`` entry, or a bare state dict)."""
+    if not osp.isfile(filename):
+        raise CheckpointError(f'checkpoint file {filename} does not exist.')
+    try:
+        checkpoint = load_checkpoint_file(filename, map_location='cpu')
+    except Exception as err:  # torch raises many types for bad files
+        raise CheckpointError(
+            f'{filename} is not a readable torch checkpoint: {err}') from err
+    if not isinstance(checkpoint, dict):
+        raise CheckpointError(f'{filename} holds a '
+                              f'{type(checkpoint).__name__}, not weights.')
+    for key in ('state_dict', 'model'):
+        if isinstance(checkpoint.get(key), dict):
+            checkpoint = checkpoint[key]
+            break
+    return {
+        (k[len('module.'):] if k.startswith('module.') else k): v
+        for k, v in checkpoint.items() if torch.is_tensor(v)
+    }
+
+
+def detect_source(state_dict: dict, filename: str = 'checkpoint') -> str:
+    if any(k.startswith('backbone.layers.') for k in state_dict):
+        return 'ours'
+    if any(k.startswith('blocks.') for k in state_dict) and \
+            'patch_embed.proj.weight' in state_dict:
+        return 'official'
+    raise CheckpointError(
+        f'{filename}: neither a densesiam_mm SiameseIM checkpoint '
+        '(backbone.layers.*) nor the authors\' layout (blocks.N.*, '
+        f'patch_embed.proj.*); first keys {sorted(state_dict)[:5]}.')
+
+
+def convert_official(state_dict: dict,
+                     filename: str = 'checkpoint') -> OrderedDict:
+    """The authors' encoder in mmpretrain ``VisionTransformer`` names."""
+    out = OrderedDict()
+    unknown = []
+    for key, value in state_dict.items():
+        if key.startswith(OFFICIAL_DROP):
+            continue
+        if key in ('cls_token', 'pos_embed'):
+            out[key] = value
+        elif key.startswith('patch_embed.proj.'):
+            out['patch_embed.projection.' + key.split('.')[-1]] = value
+        else:
+            match = re.match(r'blocks\.(\d+)\.(.+)\.(weight|bias|gamma)$', key)
+            name = match and OFFICIAL_BLOCK.get(
+                match.group(2) + ('.gamma' if match.group(3) == 'gamma'
+                                  else ''))
+            if not name:
+                unknown.append(key)
+                continue
+            suffix = '' if match.group(3) == 'gamma' else '.' + match.group(3)
+            out[f'layers.{match.group(1)}.{name}{suffix}'] = value
+    if unknown:
+        raise CheckpointError(
+            f'{filename}: keys of the authors\' layout that have no ViT '
+            f'counterpart: {unknown[:5]}.')
+    if 'pos_embed' not in out or 'patch_embed.projection.weight' not in out:
+        raise CheckpointError(f'{filename}: no pos_embed / patch_embed.')
+    return out
+
+
+def to_mmseg_vit(state_dict: dict) -> OrderedDict:
+    """mmpretrain ViT names -> mmseg ``VisionTransformer`` names."""
+    out = OrderedDict()
+    for key, value in state_dict.items():
+        match = re.match(r'(layers\.\d+\.)(.+)$', key)
+        if match and match.group(2) in MMSEG_VIT:
+            key = match.group(1) + MMSEG_VIT[match.group(2)]
+        out[key] = value
+    return out
+
+
+def convert(in_file: str, out_file: str, to: str = 'mmpretrain',
+            source: str = None) -> dict:
+    """Convert ``in_file`` into ``out_file``; returns a summary dict."""
+    state_dict = load_state_dict(in_file)
+    source = source or detect_source(state_dict, in_file)
+    if source == 'ours':
+        vit = extract_backbone(state_dict, 'backbone.', in_file)
+    elif source == 'official':
+        vit = convert_official(state_dict, in_file)
+    else:
+        raise CheckpointError(f'unknown source {source!r}')
+    if to == 'mmseg-vit':
+        vit = to_mmseg_vit(vit)
+    elif to != 'mmpretrain':
+        raise CheckpointError(f'unknown target layout {to!r}')
+    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
+    torch.save(
+        dict(
+            state_dict=vit,
+            meta=dict(
+                source=osp.abspath(in_file),
+                source_layout=source,
+                layout=to,
+                densesiam_mm_version=__version__)), out_file)
+    num_layers = len({k.split('.')[1] for k in vit if k.startswith('layers.')})
+    return dict(num_tensors=len(vit), num_layers=num_layers, source=source,
+                pos_embed=tuple(vit['pos_embed'].shape))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='SiameseIM checkpoint (ours or the authors\') -> ViT '
+        'backbone weights for mmpretrain / mmseg.')
+    parser.add_argument('checkpoint')
+    parser.add_argument('output')
+    parser.add_argument('--to', choices=['mmpretrain', 'mmseg-vit'],
+                        default='mmpretrain')
+    parser.add_argument('--source', choices=['ours', 'official'],
+                        help='default: detected from the keys')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        summary = convert(args.checkpoint, args.output, args.to, args.source)
+    except CheckpointError as err:
+        sys.exit(f'error: {err}')
+    print(f'{args.output}: {summary["num_tensors"]} tensors, '
+          f'{summary["num_layers"]} blocks, pos_embed '
+          f'{summary["pos_embed"]}, from the {summary["source"]} layout, '
+          f'{args.to} names')
+
+
+if __name__ == '__main__':
+    main()
