@@ -120,6 +120,8 @@ def parse_args(argv=None):
         '--train-stride', type=int, default=1,
         help='train on every STRIDE-th train frame (all sequences, fewer '
         'frames)')
+    parser.add_argument('--report-only', action='store_true',
+                        help='write the table and plot of the runs done')
     parser.add_argument('--view-size', type=int, default=None,
                         help='override the view size of every row')
     return parser.parse_args(argv)
@@ -289,7 +291,7 @@ def main(argv=None):
         with open(runs_file) as f:
             runs = json.load(f)
     val_frames = train_frames = None
-    for init in args.inits:
+    for init in ([] if args.report_only else args.inits):
         if init == 'pretrained':
             wait_for(args.pretrained)
         for seed in args.seeds:
@@ -319,7 +321,37 @@ def main(argv=None):
     print(text)
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(text + '\n')
+    plot(runs, args.rows, args.inits, args.seeds,
+         osp.join(work_dir, 'results.png'))
     return runs
+
+
+def plot(runs, rows, inits, seeds, path):
+    """Bar chart of mIoU (mean +- std over seeds) per row and init."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.2))
+    height = 0.8 / len(inits)
+    for i, init in enumerate(inits):
+        means, stds = [], []
+        for row in rows:
+            values = [
+                runs[f'{row}_{init}_seed{seed}']['metrics']['mIoU']
+                for seed in seeds if f'{row}_{init}_seed{seed}' in runs
+            ]
+            means.append(statistics.fmean(values) if values else 0)
+            stds.append(statistics.stdev(values) if len(values) > 1 else 0)
+        ax.barh([r + i * height for r in range(len(rows))], means,
+                height=height, xerr=stds, label=f'{init} init', capsize=2)
+    ax.set_yticks([r + 0.4 - height / 2 for r in range(len(rows))])
+    ax.set_yticklabels([ROWS[row][0] for row in rows], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel('CamVid val mIoU (Hungarian), mean +- std over seeds')
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
 
 
 if __name__ == '__main__':
