@@ -19,7 +19,7 @@ from tests.conftest import config_path, shared_path
 
 PROBE_CONFIG = config_path(
     'benchmarks', 'dense_probe', 'camvid',
-    'linear-probe_resnet18-c5_1xb16-300i_camvid-320x240.py')
+    'linear-probe_resnet18-c5_1xb16-200i_camvid-320x240.py')
 
 #: one colour a class, in convex position (vertices of a tetrahedron), so a
 #: linear classifier (and k-means) can recover the label from the colour

@@ -16,7 +16,7 @@ message naming it, when it is not a torch file, holds no backbone weights,
 or holds another architecture.
 
 - **linear** (``--probe linear``): the mmseg config of ``--data`` (default
-  ``configs/benchmarks/dense_probe/camvid/linear-probe_resnet18-c5_1xb16-300i_camvid-320x240.py``)
+  ``configs/benchmarks/dense_probe/camvid/linear-probe_resnet18-c5_1xb16-200i_camvid-320x240.py``)
   under mmengine's Runner, once per seed: frozen backbone, features of each
   frame computed once (progress bar) and cached for all seeds, BN + 1x1
   classifier, mIoU of the val split by mmseg's ``IoUMetric``;
@@ -54,7 +54,7 @@ from densesiam_mm.utils import registry_hints
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA_CONFIGS = {
     'camvid': 'configs/benchmarks/dense_probe/camvid/'
-    'linear-probe_resnet18-c5_1xb16-300i_camvid-320x240.py',
+    'linear-probe_resnet18-c5_1xb16-200i_camvid-320x240.py',
 }
 
 

@@ -6,7 +6,7 @@ fine-tune, tabulate.
         [--work-dir work_dirs/pretrain_probe_camvid] [--iters N] \\
         [--probe-seeds 0 1 2] [--finetune-seeds 0 1 2] \\
         [--phases pretrain probe finetune] [--methods ...] \\
-        [--table docs/dense_probe_results.md]
+        [--table docs/dense_probe.md]
 
 1. **Pre-train** a ResNet-18 on the 367 CamVid train frames (labels unused)
    with the three configs below: identical data, 128 px views, batch 16,
@@ -33,6 +33,7 @@ import json
 import math
 import os
 import os.path as osp
+import resource
 import subprocess
 import sys
 import time
@@ -72,8 +73,10 @@ def slug(name: str) -> str:
 
 def run(cmd, log_file, append=False):
     """Run ``cmd`` in the repo root, output to ``log_file``; fail loudly.
-    Returns the wall time in seconds."""
+    Returns the wall time and the CPU time (user + system of the child) in
+    seconds; on a shared machine the CPU time is the comparable cost."""
     start = time.time()
+    cpu_start = _children_cpu()
     with open(log_file, 'a' if append else 'w') as f:
         proc = subprocess.run(
             cmd, cwd=REPO_ROOT, stdout=f, stderr=subprocess.STDOUT)
@@ -82,7 +85,12 @@ def run(cmd, log_file, append=False):
             tail = f.read()[-3000:]
         sys.exit(f'failed ({proc.returncode}): {" ".join(cmd)}\n'
                  f'see {log_file}:\n{tail}')
-    return time.time() - start
+    return time.time() - start, _children_cpu() - cpu_start
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def pretrain(name, work_dir, iters):
@@ -94,14 +102,14 @@ def pretrain(name, work_dir, iters):
     out_dir = osp.join(work_dir, 'pretrain', slug(name))
     ckpt = osp.join(out_dir, f'iter_{iters}.pth')
     timing_file = osp.join(out_dir, 'wall_time.json')
-    timing = dict(seconds=0., segments=0)
+    timing = dict(seconds=0., cpu_seconds=0., segments=0)
     if osp.isfile(timing_file):
         with open(timing_file) as f:
-            timing = json.load(f)
+            timing.update(json.load(f))
     if osp.isfile(ckpt):
         print(f'{name}: reusing {ckpt} ({timing["seconds"] / 60:.1f} min)',
               flush=True)
-        return ckpt, timing['seconds']
+        return ckpt, timing
     os.makedirs(out_dir, exist_ok=True)
     cmd = [sys.executable, TRAIN, PRETRAIN_CONFIGS[name], '--work-dir',
            out_dir]
@@ -115,14 +123,15 @@ def pretrain(name, work_dir, iters):
         ]
     print(f'{name}: pre-training {iters} iterations '
           f'({"resumed" if "--resume" in cmd else "new"})', flush=True)
-    seconds = run(cmd, out_dir + '.log', append=True)
+    seconds, cpu_seconds = run(cmd, out_dir + '.log', append=True)
     timing['seconds'] += seconds
+    timing['cpu_seconds'] += cpu_seconds
     timing['segments'] += 1
     with open(timing_file, 'w') as f:
         json.dump(timing, f)
-    print(f'{name}: pre-trained in {timing["seconds"] / 60:.1f} min',
-          flush=True)
-    return ckpt, timing['seconds']
+    print(f'{name}: pre-trained in {timing["seconds"] / 60:.1f} min '
+          f'({timing["cpu_seconds"] / 60:.1f} CPU min)', flush=True)
+    return ckpt, timing
 
 
 def config_iters(name):
@@ -144,7 +153,7 @@ def probe(name, ckpt, seeds, work_dir):
         '--seeds', *map(str, seeds), '--work-dir', out_dir, '--out',
         result_file
     ]
-    seconds = run(cmd, out_dir + '.log')
+    seconds, _ = run(cmd, out_dir + '.log')
     with open(result_file) as f:
         result = json.load(f)
     print(f'{name}: probes in {seconds:.0f} s: linear mIoU '
@@ -171,15 +180,18 @@ def fmt(values):
 
 def table(rows, args, iters):
     lines = [
-        f'| initialisation | pre-training wall time | linear probe mIoU '
+        f'| initialisation | pre-training ({iters} it): wall / CPU time '
+        f'| linear probe mIoU '
         f'(seeds {", ".join(map(str, args.probe_seeds))}) | k-means '
         f'probe mIoU (k = 11) | k-means mIoU (k = 33, majority) | FCN '
         f'fine-tune mIoU (seeds {", ".join(map(str, args.finetune_seeds))})'
         ' |', '| --- | --- | --- | --- | --- | --- |'
     ]
     for name, row in rows.items():
-        wall = (f'{row["pretrain_seconds"] / 60:.1f} min ({iters} it)'
-                if row.get('pretrain_seconds') else '-')
+        timing = row.get('pretrain_time')
+        wall = (f'{timing["seconds"] / 60:.1f} / '
+                f'{timing["cpu_seconds"] / 60:.1f} min'
+                if timing else '-')
         cells = [name, wall]
         probes = row.get('probe')
         if probes:
@@ -240,7 +252,7 @@ def parse_args(argv=None):
         help='pre-training methods (random init is always a row)')
     parser.add_argument(
         '--table',
-        default=osp.join(REPO_ROOT, 'docs', 'dense_probe_results.md'),
+        default=osp.join(REPO_ROOT, 'docs', 'dense_probe.md'),
         help='markdown file that receives the results table')
     return parser.parse_args(argv)
 
@@ -258,7 +270,7 @@ def main(argv=None):
     for name in order:
         row = rows[name] = dict(checkpoint=None)
         if name != RANDOM_INIT:
-            row['checkpoint'], row['pretrain_seconds'] = pretrain(
+            row['checkpoint'], row['pretrain_time'] = pretrain(
                 name, work_dir, iters)
         if 'probe' in args.phases:
             row['probe'] = probe(name, row['checkpoint'], args.probe_seeds,

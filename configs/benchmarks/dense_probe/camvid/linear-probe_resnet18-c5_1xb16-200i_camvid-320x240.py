@@ -19,7 +19,7 @@
 # |                | at stride 8                                         |
 # | head           | BN (no affine change of the linear model class) +   |
 # |                | 1x1 conv, logits upsampled to the label, CE         |
-# | schedule       | 300 iterations, batch 16 (13 epochs), SGD lr 0.1,   |
+# | schedule       | 200 iterations, batch 16 (9 epochs), SGD lr 0.1,    |
 # |                | momentum 0.9, no weight decay, poly                 |
 # | metric         | mIoU over the 11 classes, val, at 480x360           |
 # | init           | --cfg-options model.backbone.init_cfg.checkpoint=CKPT|
@@ -31,7 +31,7 @@ custom_imports = dict(imports=['densesiam_mm'], allow_failed_imports=False)
 data_root = '{{$DENSESIAM_SHARED_DATA:../shared/data}}/camvid/'
 image_scale = (320, 240)
 num_classes = 11
-max_iters = 300
+max_iters = 200
 backbone_checkpoint = None  # a backbone-only checkpoint (no prefix)
 
 model = dict(
