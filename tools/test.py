@@ -3,16 +3,24 @@
 
     python tools/test.py CONFIG CHECKPOINT [--work-dir DIR] [--out FILE]
         [--show-dir DIR] [--cfg-options key=value ...] [--launcher ...]
+
+The checkpoint must hold every tensor of the model: a checkpoint of another
+model (e.g. a pre-training one on a segmentation config) is an error that
+lists the missing tensors, never a metric of random heads.
 """
 import argparse
 import os
 import os.path as osp
+import warnings
 
-from mmengine.config import Config, DictAction
+# setuptools warns about mmengine's `import pkg_resources` on every run
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
-import densesiam_mm  # noqa: F401
-from densesiam_mm.apis import build_runner
-from densesiam_mm.utils import registry_hints
+from mmengine.config import Config, DictAction  # noqa: E402
+
+import densesiam_mm  # noqa: F401,E402
+from densesiam_mm.apis import build_runner  # noqa: E402
+from densesiam_mm.utils import registry_hints  # noqa: E402
 
 
 def parse_args():

@@ -7,12 +7,18 @@
 import argparse
 import os
 import os.path as osp
+import re
+import warnings
 
-from mmengine.config import Config, DictAction
+# setuptools warns about mmengine's `import pkg_resources` on every run
+warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
-import densesiam_mm  # noqa: F401  (registers modules, checkpoint loading)
-from densesiam_mm.apis import build_runner
-from densesiam_mm.utils import registry_hints
+from mmengine.config import Config, DictAction  # noqa: E402
+from mmengine.logging import print_log  # noqa: E402
+
+import densesiam_mm  # noqa: F401,E402  (registers modules, checkpoint loading)
+from densesiam_mm.apis import build_runner  # noqa: E402
+from densesiam_mm.utils import registry_hints  # noqa: E402
 
 
 def parse_args():
@@ -33,7 +39,9 @@ def parse_args():
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
-        help='scale the learning rate by actual / base batch size')
+        help='scale the learning rate by actual / base batch size (base: '
+        'auto_scale_lr.base_batch_size of the config, else the total batch '
+        'N x B of its name "..._{N}xb{B}-...", else its batch_size)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -50,6 +58,30 @@ def parse_args():
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def base_batch_size(cfg, config_path: str):
+    """The batch size the config's learning rate is meant for.
+
+    ``auto_scale_lr.base_batch_size`` when the config has it; otherwise the
+    total batch its OpenMMLab name states (``..._16xb32-...`` -> 512,
+    ``..._1xb8-...`` -> 8); otherwise ``train_dataloader.batch_size`` (one
+    process assumed). Returns ``(size, where it came from)``.
+    """
+    given = (cfg.get('auto_scale_lr') or {}).get('base_batch_size')
+    if given:
+        return given, 'auto_scale_lr.base_batch_size'
+    match = re.search(r'_(\d+)xb(\d+)[-_]', osp.basename(config_path))
+    if match:
+        return (int(match.group(1)) * int(match.group(2)),
+                f'{match.group(1)}x{match.group(2)} in the config name')
+    batch = cfg.get('train_dataloader', {}).get('batch_size')
+    if not batch:
+        raise ValueError(
+            '--auto-scale-lr: the config has no auto_scale_lr.base_batch_size '
+            'and no train_dataloader.batch_size; set '
+            'auto_scale_lr=dict(base_batch_size=...)')
+    return batch, 'train_dataloader.batch_size on 1 process'
 
 
 def merge_args(cfg, args):
@@ -69,10 +101,17 @@ def merge_args(cfg, args):
     elif args.resume is not None:
         cfg.resume = True
         cfg.load_from = args.resume
-    if args.auto_scale_lr:
-        cfg.setdefault('auto_scale_lr', {})['enable'] = True
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    if args.auto_scale_lr:
+        # `cfg.setdefault('auto_scale_lr', {})['enable'] = True` writes into
+        # a throw-away dict when the config has no `auto_scale_lr`.
+        size, source = base_batch_size(cfg, args.config)
+        cfg.auto_scale_lr = dict(
+            cfg.get('auto_scale_lr') or {}, enable=True,
+            base_batch_size=size)
+        print_log(f'--auto-scale-lr: base batch size {size} ({source})',
+                  logger='current')
     return cfg
 
 

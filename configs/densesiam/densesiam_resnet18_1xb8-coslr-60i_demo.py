@@ -3,7 +3,8 @@
 #
 # | setting      | value                                                |
 # | ------------ | ---------------------------------------------------- |
-# | data         | data/demo (9 real images), two 128 px views          |
+# | data         | data/demo (9 real images, found from the installed   |
+# |              | package: works from any directory), two 128 px views |
 # | model        | ResNet-18, BN (not SyncBN), K = 7, l1 = 1, l2 = 0.1   |
 # | schedule     | 60 iterations, batch 8, SGD lr 0.05, cosine          |
 # | RegionSim    | on from iteration 31 (half of training)              |
@@ -14,6 +15,10 @@ _base_ = [
     '../_base_/schedules/sgd_coslr_60i.py',
     '../_base_/densesiam_runtime.py',
 ]
+
+# The shipped photos, located through the package (not the working
+# directory), so `mim train densesiam_mm <this config>` works anywhere.
+from densesiam_mm.utils.demo_data import demo_data_root  # noqa: E402
 
 crop_size = 128
 # One process: plain BN (2d for maps, 1d for vectors) instead of SyncBN.
@@ -71,7 +76,7 @@ train_dataloader = dict(
     dataset=dict(
         _delete_=True,
         type='CustomDataset',
-        data_root='data/demo/',
+        data_root=demo_data_root(),
         with_label=False,
         pipeline=train_pipeline))
 

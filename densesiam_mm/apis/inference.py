@@ -11,6 +11,11 @@ Two things differ from a supervised model and are handled here:
 - predictions are cluster ids, not class ids: they are painted with a
   palette of clusters (``cluster 0``, ``cluster 1``, ...), not with the class
   names the checkpoint was evaluated against.
+
+The checkpoint is loaded strictly: a file that lacks any tensor of the model
+(e.g. a pre-training checkpoint, whose segmentation heads would stay random,
+or a DenseSiam-Seg checkpoint on a PiCIE config) is a ``ValueError`` listing
+the missing tensors, and a corrupted file (checksum) one naming the file.
 """
 import copy
 from pathlib import Path
@@ -70,8 +75,12 @@ def init_unsup_segmentor(config: Union[str, Path, Config],
         cfg.model.get('test_cfg') or {}, output_size='ori_shape')
     if 'backbone' in cfg.model:
         cfg.model.backbone.init_cfg = None  # weights come from `checkpoint`
-    model = init_model(cfg, checkpoint, device=device)
-    model.checkpoint_dataset_meta = getattr(model, 'dataset_meta', None)
+    from ..utils import load_weights_strictly
+    model = init_model(cfg, None, device=device)
+    model.checkpoint_dataset_meta = None
+    if checkpoint is not None:
+        model.checkpoint_dataset_meta = load_weights_strictly(
+            model, checkpoint).get('meta', {}).get('dataset_meta')
     num_clusters = getattr(model, 'num_clusters', None) or model.num_classes
     model.dataset_meta = dict(
         classes=[f'cluster {i}' for i in range(num_clusters)],

@@ -1,32 +1,118 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
+"""The Runner of ``tools/train.py`` and ``tools/test.py`` (and of
+``mim train`` / ``mim test``, which run those scripts)."""
 from mmengine.config import Config
+from mmengine.hooks import CheckpointHook
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from ..utils import (check_checkpoint_matches, check_dataset_files,
+from ..utils import (check_batch_norm_batch, check_checkpoint_matches,
+                     check_dataset_files, check_train_batches,
                      revert_sync_bn_if_not_distributed, setup_cpu_distributed)
+from ..utils.console_log import (log_files, readable_console,
+                                 silence_known_warnings)
+from ..utils.resume import resolve_resume
+
+
+class ToolRunner(Runner):
+    """mmengine's ``Runner`` with a console a newcomer can read: the
+    environment, config, hook order and per-parameter optimizer options go
+    to the log file only (:func:`~densesiam_mm.utils.console_log.
+    readable_console`)."""
+
+    def build_logger(self, *args, **kwargs):
+        return readable_console(super().build_logger(*args, **kwargs))
+
+
+def use_atomic_checkpoints(cfg: Config) -> Config:
+    """Swap mmengine's ``CheckpointHook`` for ``AtomicCheckpointHook`` (same
+    arguments) in ``cfg.default_hooks``; a config without a checkpoint
+    hook gets mmengine's default one (``interval=1``) in its atomic form.
+    ``checkpoint=None`` (no checkpoints) is left alone."""
+    if cfg.get('default_hooks') is None:
+        cfg.default_hooks = dict()
+    hooks = cfg.default_hooks
+    if 'checkpoint' not in hooks:
+        hooks['checkpoint'] = dict(type='AtomicCheckpointHook', interval=1)
+        return cfg
+    hook = hooks['checkpoint']
+    if isinstance(hook, dict) and hook.get('type') in (
+            'CheckpointHook', 'mmengine.CheckpointHook', CheckpointHook):
+        hook['type'] = 'AtomicCheckpointHook'
+    return cfg
+
+
+def _tell_dataset_size(dataset) -> None:
+    """Give dataset-aware transforms (``set_num_files``) the data set size,
+    e.g. so that ``CheckedLoadImageFromFile(on_unreadable='skip')`` can stop
+    once every file proved unreadable."""
+    for child in getattr(dataset, 'datasets', None) or []:
+        _tell_dataset_size(child)
+    inner = getattr(dataset, 'dataset', None)
+    if inner is not None:
+        _tell_dataset_size(inner)
+    for transform in getattr(getattr(dataset, 'pipeline', None),
+                             'transforms', []):
+        if hasattr(transform, 'set_num_files'):
+            transform.set_num_files(len(dataset))
 
 
 def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
     """The Runner of ``cfg`` with this project's checks, for the tools.
 
+    Before anything is built:
+
     - CPU-only distributed launches get the gloo backend
       (:func:`setup_cpu_distributed`);
-    - the files of ``cfg[dataloader]`` are checked before anything is built,
-      so a wrong data root fails with the path;
+    - checkpoints are written by ``AtomicCheckpointHook`` (atomic, with a
+      checksum, rotation after the write) instead of ``CheckpointHook``;
+    - ``--resume`` without a path resolves to an explicit checkpoint
+      (:func:`~densesiam_mm.utils.resume.resolve_resume`): the newest valid
+      one when ``last_checkpoint`` is missing, never a silent restart;
+    - the files of ``cfg[dataloader]`` are checked, so a wrong data root
+      fails with the path.
+
+    Then:
+
     - SyncBN layers run as BN on one process (mmdet/mmseg models too);
-    - ``cfg.load_from``, when set, must match the model: a checkpoint of
-      another model fails here with its keys, not after training from
-      random weights.
+    - ``cfg.load_from`` must fit the model: at least partly for
+      ``load_from`` in training, every model tensor for testing
+      (``dataloader != 'train_dataloader'``), exactly for ``--resume``;
+    - for training, the data set must give each process at least one batch
+      and BN heads at least 2 samples per process; the data loader is built
+      here for that (``Runner.train`` reuses it).
 
     Build and run it inside :func:`densesiam_mm.utils.registry_hints` so
     unknown ``type`` names list the closest registered ones.
     """
+    training = dataloader == 'train_dataloader'
+    silence_known_warnings()
     cfg = setup_cpu_distributed(cfg)
+    cfg = use_atomic_checkpoints(cfg)
+    notes = []
+    if training:
+        cfg = resolve_resume(cfg, warn=notes.append)
     check_dataset_files(cfg.get(dataloader))
-    runner = Runner.from_cfg(cfg) if 'runner_type' not in cfg \
-        else RUNNERS.build(cfg)
+    if 'runner_type' in cfg:
+        runner = RUNNERS.build(cfg)
+        readable_console(runner.logger)
+    else:
+        runner = ToolRunner.from_cfg(cfg)
+    for note in notes:
+        runner.logger.warning(note)
     runner.model = revert_sync_bn_if_not_distributed(runner.model)
     if cfg.get('load_from'):
-        check_checkpoint_matches(runner.model, cfg.load_from)
+        mode = 'resume' if training and cfg.get('resume') else \
+            'partial' if training else 'model'
+        check_checkpoint_matches(runner.model, cfg.load_from, mode)
+    if training and runner._train_loop is not None:
+        check_batch_norm_batch(runner.model, cfg.get('train_dataloader'),
+                               runner.world_size)
+        loader = runner.train_loop.dataloader  # builds the loop and loader
+        check_train_batches(loader, runner.world_size)
+        _tell_dataset_size(loader.dataset)
+    runner.logger.info(
+        'The environment, the config, the hook order and the per-parameter '
+        'optimizer options are in the log file only: ' +
+        ', '.join(log_files(runner.logger)))
     return runner

@@ -5,7 +5,8 @@ from typing import List
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from .transforms.loading_seg import check_seg_dataset_paths
+from .transforms.loading_seg import (check_seg_data_list,
+                                      check_seg_dataset_paths)
 
 
 @DATASETS.register_module()
@@ -70,7 +71,10 @@ class CamVidDataset(BaseSegDataset):
         label_map = dict(self.label_map or {})
         label_map[self.UNLABELLED_ID] = self.ignore_index
         num_classes = len(self.metainfo['classes'])
-        data_list = super().load_data_list()
+        data_list = check_seg_data_list(type(self).__name__,
+                                        super().load_data_list(),
+                                        self.ann_file, self.data_prefix,
+                                        self.img_suffix)
         for info in data_list:
             info['label_map'] = label_map
             info['num_classes'] = num_classes

@@ -5,7 +5,8 @@ from typing import List
 from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
-from .transforms.loading_seg import check_seg_dataset_paths
+from .transforms.loading_seg import (check_seg_data_list,
+                                      check_seg_dataset_paths)
 
 #: The 27 coarse classes: 0..11 things, 12..26 stuff (PiCIE / STEGO order).
 COCOSTUFF27_CLASSES = (
@@ -97,7 +98,10 @@ class COCOStuff27Dataset(BaseSegDataset):
         check_seg_dataset_paths(type(self).__name__, self.ann_file,
                                 self.data_prefix)
         num_classes = len(self.metainfo['classes'])
-        data_list = super().load_data_list()
+        data_list = check_seg_data_list(type(self).__name__,
+                                        super().load_data_list(),
+                                        self.ann_file, self.data_prefix,
+                                        self.img_suffix)
         for info in data_list:
             info['num_classes'] = num_classes
         return data_list

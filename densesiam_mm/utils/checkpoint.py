@@ -16,9 +16,19 @@ torch >= 2.6 loads with ``weights_only=True``; mmengine 0.10 calls
    plain mmengine), the behaviour depends on
    ``DENSESIAM_WEIGHTS_ONLY``: ``auto`` (default) loads it with
    ``weights_only=False`` and logs a warning naming the file (only do this
-   with files you trust), ``strict`` refuses with a clear error.
+   with files you trust), ``strict`` refuses with a clear error;
+3. a checkpoint that carries a checksum (``meta['sha256']``, written by
+   :class:`~densesiam_mm.engine.hooks.AtomicCheckpointHook` and the model
+   converters) is verified: flipped bytes in tensor data are a
+   ``ValueError`` naming the file, never silently corrupted weights.
+
+The checksum (:func:`tensor_checksum`) is the sha256 of every tensor of the
+checkpoint outside ``meta`` (name, dtype, shape and bytes, in the stored
+order), so it survives copying the file and does not depend on the zip
+layout torch writes.
 """
 import copyreg
+import hashlib
 import importlib
 import os
 import os.path as osp
@@ -46,14 +56,87 @@ def _safe_globals() -> list:
     return allowed
 
 
+#: ``meta`` key of the checksum written by this package
+CHECKSUM_KEY = 'sha256'
+
+
+def _tensors(obj, path: str = ''):
+    """``(path, tensor)`` of every tensor in nested dicts/lists, in order."""
+    if isinstance(obj, torch.Tensor):
+        yield path, obj
+    elif isinstance(obj, dict):
+        for key, value in obj.items():
+            yield from _tensors(value, f'{path}/{key}')
+    elif isinstance(obj, (list, tuple)):
+        for index, value in enumerate(obj):
+            yield from _tensors(value, f'{path}/{index}')
+
+
+def tensor_checksum(checkpoint: dict) -> str:
+    """sha256 (hex) of the tensors of ``checkpoint`` outside ``meta``.
+
+    Each tensor contributes its path in the checkpoint (e.g.
+    ``/state_dict/backbone.conv1.weight``), dtype, shape and bytes; the
+    device and the storage layout do not matter.
+    """
+    sha = hashlib.sha256()
+    body = {k: v for k, v in checkpoint.items() if k != 'meta'}
+    for path, tensor in _tensors(body):
+        sha.update(f'{path}|{tensor.dtype}|{tuple(tensor.shape)}|'.encode())
+        if tensor.layout != torch.strided or tensor.is_meta:
+            continue  # sparse/meta tensors: name and shape only
+        data = tensor.detach().cpu().contiguous().reshape(-1)
+        sha.update(data.view(torch.uint8).numpy().tobytes()
+                   if data.numel() else b'')
+    return sha.hexdigest()
+
+
+def add_checksum(checkpoint: dict) -> dict:
+    """Store :func:`tensor_checksum` in ``checkpoint['meta']['sha256']``."""
+    meta = checkpoint.setdefault('meta', {})
+    meta[CHECKSUM_KEY] = tensor_checksum(checkpoint)
+    return checkpoint
+
+
+def verify_checksum(checkpoint, filename: str) -> bool:
+    """Check the stored checksum of a loaded checkpoint.
+
+    Returns True when verified, False when the checkpoint has none (e.g.
+    written by plain mmengine or torch).
+
+    Raises:
+        ValueError: the tensors differ from what was saved (naming the file).
+    """
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    expected = meta.get(CHECKSUM_KEY) if isinstance(meta, dict) else None
+    if not isinstance(expected, str):
+        return False
+    actual = tensor_checksum(checkpoint)
+    if actual != expected:
+        raise ValueError(
+            f'{filename} is corrupted: its tensors do not match the sha256 '
+            f'stored when it was saved (stored {expected[:12]}..., now '
+            f'{actual[:12]}...). Do not train or evaluate from it; use an '
+            'earlier checkpoint (`--resume PATH`) or copy it again.')
+    return True
+
+
 def load_checkpoint_file(filename: str, map_location=None):
-    """``torch.load`` a local checkpoint with ``weights_only`` handled.
+    """``torch.load`` a local checkpoint with ``weights_only`` handled and
+    its checksum (if any) verified.
 
     Raises:
         FileNotFoundError: the file does not exist.
-        ValueError: the file is not a torch checkpoint, or holds arbitrary
-            Python objects while ``DENSESIAM_WEIGHTS_ONLY=strict``.
+        ValueError: the file is not a torch checkpoint, is corrupted (its
+            checksum does not match), or holds arbitrary Python objects
+            while ``DENSESIAM_WEIGHTS_ONLY=strict``.
     """
+    checkpoint = _load(filename, map_location)
+    verify_checksum(checkpoint, filename)
+    return checkpoint
+
+
+def _load(filename: str, map_location=None):
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'checkpoint file {filename} can not be found.')
@@ -90,6 +173,12 @@ def load_checkpoint_file(filename: str, map_location=None):
             f'{filename} is not a readable torch checkpoint: {err}') from err
 
 
+def load_from_local(filename: str, map_location=None):
+    """:func:`load_checkpoint_file` under the name mmengine's loader log
+    expects (``load_from_<backend>``: "Loads checkpoint by local backend")."""
+    return load_checkpoint_file(filename, map_location)
+
+
 def _reduce_history_buffer(buffer: HistoryBuffer):
     return HistoryBuffer, (buffer._log_history, buffer._count_history,
                            buffer.max_length)
@@ -106,4 +195,4 @@ def patch_checkpoint_loading() -> None:
     with warnings.catch_warnings():
         warnings.simplefilter('ignore')
         CheckpointLoader.register_scheme(
-            prefixes='', loader=load_checkpoint_file, force=True)
+            prefixes='', loader=load_from_local, force=True)

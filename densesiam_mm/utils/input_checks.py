@@ -6,13 +6,26 @@
   "need at least one array to concatenate").
 - :func:`check_checkpoint_matches`: a checkpoint of another model given to
   ``load_from`` or ``--resume`` fails with the file and example keys
-  (mmengine otherwise only warns and trains from random weights).
+  (mmengine otherwise only warns and trains from random weights); with
+  ``mode='model'`` (test, demo, inference) every tensor of the model must be
+  in the file, with ``mode='resume'`` the file must be a checkpoint of
+  exactly this model.
+- :func:`check_train_batches`: a data set too small for one batch per
+  process (``drop_last=True``) fails before training instead of "training"
+  0 iterations.
+- :func:`check_batch_norm_batch`: SimSiam-style BN heads (``BatchNorm1d``
+  on ``(B, C)`` vectors) need >= 2 samples per process; a per-process batch
+  of 1 fails naming ``train_dataloader.batch_size`` instead of deep inside
+  torch.
 """
+import math
 import os.path as osp
+from collections import Counter
 from typing import Dict, List
 
 import torch
 from mmengine.logging import print_log
+from torch import nn
 
 from .checkpoint import load_checkpoint_file
 
@@ -64,18 +77,52 @@ def _state_dict(checkpoint) -> Dict[str, torch.Tensor]:
             for k, v in state.items() if isinstance(v, torch.Tensor)}
 
 
-def check_checkpoint_matches(model: torch.nn.Module, filename: str) -> int:
+def _optional(key: str) -> bool:
+    """Model tensors a checkpoint may lack (BN's batch counters)."""
+    return key.endswith('num_batches_tracked')
+
+
+def _groups(keys, limit: int = 6) -> str:
+    """``decode_head.* (24), classifier.* (2)``: keys by top-level module."""
+    counts = Counter(key.split('.')[0] for key in keys)
+    text = ', '.join(f'{name}.* ({num})'
+                     for name, num in counts.most_common(limit))
+    return text + (', ...' if len(counts) > limit else '')
+
+
+def check_checkpoint_matches(model: torch.nn.Module,
+                             filename: str,
+                             mode: str = 'partial') -> int:
     """Check that a local checkpoint holds weights of ``model``.
 
-    Returns the number of the model's tensors it provides (by name and
-    shape). Remote files (``http://``, ...) are not checked (returns -1).
+    Args:
+        model (nn.Module): the model (a DDP wrapper is unwrapped).
+        filename (str): the checkpoint.
+        mode (str): what the checkpoint must provide:
+
+            - ``'partial'`` (``load_from`` in training): at least one of the
+              model's tensors (by name and shape); fewer than all is a
+              warning;
+            - ``'model'`` (test, demo, inference): every tensor of the model
+              (``num_batches_tracked`` counters excepted); extra tensors
+              are a warning;
+            - ``'resume'``: exactly the model's tensors, so that the
+              optimizer state fits too.
+
+    Returns:
+        int: the number of the model's tensors the file provides. Remote
+        files (``http://``, ...) are not checked (returns -1).
 
     Raises:
-        ValueError: none of the checkpoint's tensors fits ``model``.
+        ValueError: the checkpoint does not fit ``model`` in that mode; the
+            message names the file and the missing / extra tensors.
     """
+    if mode not in ('partial', 'model', 'resume'):
+        raise ValueError(f'unknown mode {mode!r}')
     if '://' in filename or not osp.isfile(osp.expanduser(filename)):
         return -1
     model = getattr(model, 'module', model)
+    name = type(model).__name__
     expected = {k: v.shape for k, v in model.state_dict().items()}
     given = _state_dict(load_checkpoint_file(filename, map_location='cpu'))
     matched = [k for k, v in given.items()
@@ -89,16 +136,158 @@ def check_checkpoint_matches(model: torch.nn.Module, filename: str) -> int:
                   f'{sorted(expected)[:3]}')
         raise ValueError(
             f'{filename}: none of its {len(given)} tensors fits '
-            f'{type(model).__name__} ({detail}). It is a checkpoint of '
+            f'{name} ({detail}). It is a checkpoint of '
             'another model. To initialise only the backbone from it, use '
             'model.backbone.init_cfg=dict(type="Pretrained", '
             f'checkpoint="{filename}") (with prefix="backbone." if its '
             'backbone keys start with "backbone.").')
-    if len(matched) < len(expected):
+    matched_set = set(matched)
+    missing = [k for k in expected
+               if k not in matched_set and not _optional(k)]
+    shape = [k for k in missing if k in given]
+    unexpected = [k for k in given if k not in expected]
+    if mode != 'partial' and missing:
+        detail = f'; {len(shape)} of them with another shape, e.g. ' \
+            f'{shape[0]}: {tuple(given[shape[0]].shape)} vs ' \
+            f'{tuple(expected[shape[0]])}' if shape else ''
+        what = ('cannot resume from it: it is a checkpoint of another model'
+                if mode == 'resume' else
+                'it is a checkpoint of another model (or of a part of it); '
+                'those weights would stay random')
+        raise ValueError(
+            f'{filename}: lacks {len(missing)} of the {len(expected)} '
+            f'tensors of {name}: {_groups(missing)}, e.g. '
+            f'{", ".join(missing[:3])}{detail}. {what}.')
+    if mode == 'resume' and unexpected:
+        raise ValueError(
+            f'{filename}: cannot resume from it: it is a checkpoint of '
+            f'another model ({len(unexpected)} of its tensors are not in '
+            f'{name}: {_groups(unexpected)}, e.g. '
+            f'{", ".join(unexpected[:3])}).')
+    if missing:
         print_log(
             f'{filename}: provides {len(matched)} of the {len(expected)} '
-            f'tensors of {type(model).__name__}; the others keep their '
-            'initialisation.',
+            f'tensors of {name}; the others keep their '
+            f'initialisation ({_groups(missing)}).',
+            logger='current',
+            level=30)
+    elif unexpected:
+        print_log(
+            f'{filename}: {len(unexpected)} of its tensors are not in '
+            f'{name} and are ignored ({_groups(unexpected)}).',
             logger='current',
             level=30)
     return len(matched)
+
+
+def load_weights_strictly(model: torch.nn.Module, filename: str) -> dict:
+    """Load ``filename`` into ``model``; every model tensor must be in it
+    (test, demo, inference). Returns the loaded checkpoint dict.
+
+    Raises:
+        ValueError: the file lacks tensors of the model (listed, see
+            ``mode='model'`` of :func:`check_checkpoint_matches`), or is
+            corrupted (checksum).
+    """
+    from mmengine.runner import load_checkpoint
+    checked = check_checkpoint_matches(model, filename, mode='model') >= 0
+    # Local files were checked above (with a readable message); remote ones
+    # get mmengine's strict loading.
+    return load_checkpoint(
+        model, filename, map_location='cpu', strict=not checked)
+
+
+def check_train_batches(dataloader, world_size: int = 1) -> int:
+    """Refuse a training data loader that yields no batch.
+
+    Args:
+        dataloader: the built ``torch.utils.data.DataLoader``.
+        world_size (int): number of training processes.
+
+    Returns:
+        int: batches per epoch and process (``-1`` for an infinite sampler).
+
+    Raises:
+        ValueError: the data set is empty, or smaller than one batch per
+            process with ``drop_last=True``; names the numbers and fields.
+    """
+    dataset = dataloader.dataset
+    num_images = len(dataset)
+    where = getattr(dataset, 'data_root', '') or getattr(
+        dataset, 'ann_file', '') or type(dataset).__name__
+    if num_images == 0:
+        raise ValueError(f'train_dataloader: the data set ({where}) is empty.')
+    if type(dataloader.sampler).__name__ == 'InfiniteSampler':
+        return -1
+    num_batches = len(dataloader)
+    if num_batches == 0:
+        batch = dataloader.batch_size
+        per_process = len(dataloader.sampler)
+        raise ValueError(
+            f'train_dataloader: the data set ({where}) has {num_images} '
+            f'images, fewer than train_dataloader.batch_size={batch} x '
+            f'{world_size} process(es) = {batch * world_size}, and '
+            'drop_last=True: every epoch would train 0 iterations and '
+            'save an untrained model. Use at most '
+            f'train_dataloader.batch_size={max(per_process, 1)} (per '
+            'process), fewer processes, or more images.')
+    return num_batches
+
+
+_VECTOR_BN = (nn.BatchNorm1d, )
+
+
+def check_batch_norm_batch(model: nn.Module, dataloader_cfg,
+                           world_size: int = 1) -> None:
+    """Refuse a per-process batch of 1 for a model with ``BatchNorm1d``.
+
+    BN on ``(B, C)`` vectors (SimSiam/DenseSiam projector and predictor
+    heads) needs more than one value per channel; torch otherwise stops
+    at the first iteration with "Expected more than 1 value per channel".
+    Also installs :func:`guard_batch_norm` for batches of 1 that happen
+    later (a last, incomplete batch) or in other BN types.
+
+    Raises:
+        ValueError: naming ``train_dataloader.batch_size``.
+    """
+    model = getattr(model, 'module', model)
+    layers = [name for name, m in model.named_modules()
+              if isinstance(m, _VECTOR_BN)]
+    batch = (dataloader_cfg or {}).get('batch_size')
+    if layers and batch == 1:
+        raise ValueError(
+            f'train_dataloader.batch_size=1, but {type(model).__name__} '
+            f'normalises vectors with BatchNorm1d ({len(layers)} layers, '
+            f'e.g. {layers[0]}), which needs at least 2 samples per '
+            'process (SimSiam-style BN heads). Use '
+            'train_dataloader.batch_size >= 2 per process'
+            + (f' ({world_size} processes)' if world_size > 1 else '') + '.')
+    guard_batch_norm(model)
+
+
+def guard_batch_norm(model: nn.Module) -> nn.Module:
+    """Make every BN layer name the batch-size field when, in training, it
+    would see a single value per channel (torch: "Expected more than 1
+    value per channel when training")."""
+
+    def check(module, args):
+        x = args[0] if args else None
+        if not (module.training and torch.is_tensor(x) and x.dim() >= 2):
+            return
+        if x.numel() // max(x.size(1), 1) == 1:
+            raise ValueError(
+                f'BN layer {module._guard_name!r} ({type(module).__name__}) '
+                'got one '
+                f'value per channel (input {tuple(x.shape)}): a batch of 1 '
+                'on this process. Use train_dataloader.batch_size >= 2 per '
+                'process and, if the data set size leaves a last batch of 1, '
+                'train_dataloader.drop_last=True.')
+
+    for name, module in model.named_modules():
+        # SyncBN normalises over all processes: torch checks the global size
+        if isinstance(module, nn.modules.batchnorm._BatchNorm) and \
+                not isinstance(module, nn.SyncBatchNorm) and \
+                not getattr(module, '_guard_name', None):
+            module._guard_name = name
+            module.register_forward_pre_hook(check)
+    return model

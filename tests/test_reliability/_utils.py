@@ -123,3 +123,31 @@ def recorded_losses(work_dir, rank=0):
 
 def log_files(work_dir):
     return sorted(glob.glob(osp.join(str(work_dir), '*', '*.log')))
+
+
+def tiny_cfg(config, work_dir, **options):
+    """The Config of ``config`` for an in-process run in ``work_dir``
+    (unique experiment name: loggers of runs in the same second differ)."""
+    import uuid
+
+    from mmengine.config import Config
+    cfg = Config.fromfile(str(config))
+    cfg.work_dir = str(work_dir)
+    cfg.launcher = 'none'
+    cfg.experiment_name = f'{osp.basename(str(work_dir))}_{uuid.uuid4().hex}'
+    if options:
+        cfg.merge_from_dict(options)
+    return cfg
+
+
+def train_in_process(cfg):
+    """``tools/train.py``'s runner (build_runner) trained in this process;
+    returns the runner."""
+    from densesiam_mm.apis import build_runner
+    runner = build_runner(cfg)
+    runner.train()
+    return runner
+
+
+def read_logs(work_dir):
+    return '\n'.join(open(path).read() for path in log_files(work_dir))

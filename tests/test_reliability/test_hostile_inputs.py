@@ -139,8 +139,10 @@ def test_corrupt_jpeg_skipped_and_counted(tmp_path):
         dataset.pipeline.transforms[0].num_skipped
     skipped = [m for m in records.messages if 'skipped' in m]
     if skipped:  # worker processes log through the forked handlers
-        assert any(f'({num_skipped} image(s) skipped so far)' in m
+        assert any('unreadable file(s) so far; each is reported once' in m
                    for m in skipped)
+    # each bad file counted once however often it was drawn
+    assert dataset.pipeline.transforms[0].num_unreadable_files.value == 2
 
 
 def test_mmcv_loader_names_corrupt_file(tmp_path):

@@ -42,6 +42,7 @@ FINETUNE_CONFIG = ('configs/benchmarks/mmsegmentation/camvid/'
 def run(cmd, log_file):
     """Run ``cmd`` in the repo root, output to ``log_file``; fail loudly."""
     start = time.time()
+    os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
     with open(log_file, 'w') as f:
         proc = subprocess.run(
             cmd, cwd=REPO_ROOT, stdout=f, stderr=subprocess.STDOUT)

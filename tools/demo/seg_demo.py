@@ -6,12 +6,17 @@
 
 Writes ``DIR/<image stem>.png``: the image with one colour per predicted
 cluster (cluster ids are not class names; the palette is arbitrary but
-fixed). Uses mmseg's ``init_model``/``inference_model`` and
-``SegLocalVisualizer`` through ``densesiam_mm.apis``.
+fixed). Names stay unique: images that share a stem (``a.jpg``, ``a.png``)
+become ``a_jpg.png`` and ``a_png.png``, and an output never replaces an
+input image. The checkpoint must hold every tensor of the model (a
+pre-training checkpoint would paint random heads). Uses mmseg's
+``init_model``/``inference_model`` and ``SegLocalVisualizer`` through
+``densesiam_mm.apis``.
 """
 import argparse
 import os
 import os.path as osp
+from collections import Counter
 
 import mmcv
 
@@ -45,6 +50,27 @@ def list_images(path):
     return files
 
 
+def output_paths(images, out_dir):
+    """One output ``.png`` per image in ``out_dir``, all distinct.
+
+    ``<stem>.png``; ``<stem>_<ext>.png`` for images sharing a stem; a
+    ``_<n>`` suffix when that is still taken or would replace an input.
+    """
+    stems = Counter(osp.splitext(osp.basename(p))[0] for p in images)
+    inputs = {osp.realpath(p) for p in images}
+    used, paths = set(), []
+    for path in images:
+        stem, ext = osp.splitext(osp.basename(path))
+        name = stem if stems[stem] == 1 else \
+            f'{stem}_{ext.lstrip(".").lower()}'
+        out, num = osp.join(out_dir, name + '.png'), 1
+        while out in used or osp.realpath(out) in inputs:
+            out, num = osp.join(out_dir, f'{name}_{num}.png'), num + 1
+        used.add(out)
+        paths.append(out)
+    return paths
+
+
 def main():
     args = parse_args()
     if not 0 < args.opacity <= 1:
@@ -60,10 +86,8 @@ def main():
         save_dir=args.out_dir, alpha=args.opacity)
     visualizer.dataset_meta = model.dataset_meta
     os.makedirs(args.out_dir, exist_ok=True)
-    for path in images:
+    for path, out_file in zip(images, output_paths(images, args.out_dir)):
         result = inference_unsup_segmentor(model, path)
-        out_file = osp.join(args.out_dir,
-                            osp.splitext(osp.basename(path))[0] + '.png')
         visualizer.add_datasample(
             name=osp.basename(path),
             image=mmcv.imread(path, channel_order='rgb'),

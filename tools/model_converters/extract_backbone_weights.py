@@ -19,8 +19,12 @@ training checkpoint, optimizer and message-hub state. This tool keeps only
   (``model.load_state_dict(sd, strict=False)`` leaves only ``fc.*``, the new
   task head, missing).
 
-The file is refused, with a message naming it, when it is not a torch
-checkpoint or holds no ``backbone.*`` weights.
+The input is refused, with a message naming it, when it is not a torch
+checkpoint, is corrupted (checksum) or holds no ``backbone.*`` weights; the
+output when it is the input itself (also through a symlink or a hard link:
+the training checkpoint would be replaced), a directory, or not writable.
+The output is written atomically (a failed write leaves no file) and, in
+the mmengine format, carries a checksum in ``meta['sha256']``.
 """
 import argparse
 import os
@@ -31,7 +35,8 @@ from collections import OrderedDict
 
 import torch
 
-from densesiam_mm.utils import load_checkpoint_file
+from densesiam_mm.utils import (add_checksum, load_checkpoint_file,
+                                torch_save_atomically)
 from densesiam_mm.version import __version__
 
 # blocks per stage -> (depth, block); same table as torchvision / mmpretrain
@@ -162,27 +167,58 @@ def check_resnet_keys(backbone: dict, filename: str = 'checkpoint') -> int:
     return depth
 
 
+def check_output_path(in_file: str, out_file: str) -> None:
+    """Refuse an output that is the input, a directory, or not writable.
+
+    Raises:
+        CheckpointError: naming the path.
+    """
+    if osp.exists(out_file) and osp.exists(in_file) and \
+            osp.samefile(in_file, out_file):
+        raise CheckpointError(
+            f'the output {out_file} is the input checkpoint '
+            f'{osp.realpath(in_file)}: writing it would replace the '
+            'training checkpoint with its backbone. Choose another output '
+            'file.')
+    if osp.isdir(out_file):
+        raise CheckpointError(
+            f'the output {out_file} is a directory; give a file name, e.g. '
+            f'{osp.join(out_file, "backbone.pth")}.')
+    folder = osp.dirname(osp.abspath(out_file))
+    parent = folder
+    while not osp.exists(parent):
+        parent = osp.dirname(parent)
+    if not osp.isdir(parent):
+        raise CheckpointError(
+            f'cannot write {out_file}: {parent} is not a directory.')
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise CheckpointError(
+            f'cannot write {out_file}: {parent} is not writable.')
+
+
 def convert(in_file: str, out_file: str, torchvision: bool = False,
             prefix: str = 'backbone.') -> dict:
     """Extract the backbone of ``in_file`` into ``out_file``.
 
     Returns a summary dict (``num_tensors``, ``depth`` or None).
     """
+    check_output_path(in_file, out_file)
     backbone = extract_backbone(load_state_dict(in_file), prefix, in_file)
     if torchvision:
         depth = check_resnet_keys(backbone, in_file)
         output = backbone
     else:
         depth = resnet_depth(backbone)
-        output = dict(
+        output = add_checksum(dict(
             state_dict=backbone,
             meta=dict(
                 source=osp.abspath(in_file),
                 prefix=prefix,
-                densesiam_mm_version=__version__))
-    out_dir = osp.dirname(osp.abspath(out_file))
-    os.makedirs(out_dir, exist_ok=True)
-    torch.save(output, out_file)
+                densesiam_mm_version=__version__)))
+    try:
+        torch_save_atomically(output, out_file)
+    except OSError as err:
+        raise CheckpointError(str(err)) from err
     return dict(num_tensors=len(backbone), depth=depth)
 
 

@@ -1,7 +1,9 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """Image loading with a clear policy for unreadable files."""
 import copy
+import ctypes
 import multiprocessing
+import zlib
 
 import mmcv
 import numpy as np
@@ -22,11 +24,17 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
 
     - ``on_unreadable='raise'`` (default): raises ``OSError`` naming the file
       and the reason, or
-    - ``on_unreadable='skip'``: logs a warning naming the file, with the
-      number of images skipped so far in this run (a counter shared by the
-      data-loader workers), and returns ``None``; mmengine's ``BaseDataset``
-      then draws another image in training (``test_mode`` datasets refuse
-      ``None``, so evaluation still fails loudly).
+    - ``on_unreadable='skip'``: returns ``None``, and mmengine's
+      ``BaseDataset`` draws another image in training (``test_mode``
+      datasets refuse ``None``, so evaluation still fails loudly). The
+      first time a file proves unreadable a warning names it, with the
+      number of distinct unreadable files so far; later skips of the same
+      file are only counted. Counters are shared by the data-loader
+      workers. Once every file of the data set proved unreadable (its size
+      is given by :meth:`set_num_files`, which ``tools/train.py`` calls), or
+      when no image at all could be read in ``max_consecutive_skips``
+      tries, it raises ``OSError`` saying so instead of mmengine's generic
+      "Cannot find valid image after 1000!".
 
     Decoding is mmcv's: with the default ``color_type='color'`` and the cv2
     backend, 16-bit PNGs become 8-bit (value >> 8), CMYK JPEGs and
@@ -34,11 +42,21 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
 
     Args:
         on_unreadable (str): ``'raise'`` or ``'skip'``.
+        max_consecutive_skips (int): with ``'skip'``, stop after this many
+            unreadable images in a row while no image has been read in this
+            run. Defaults to 200.
         **kwargs: arguments of ``mmcv.transforms.LoadImageFromFile``
             (``ignore_empty`` is replaced by ``on_unreadable``).
     """
 
-    def __init__(self, on_unreadable: str = 'raise', **kwargs) -> None:
+    #: bits of the shared "already reported" set of unreadable files
+    #: (hashed paths; 128 KiB of shared memory)
+    SEEN_BITS = 1 << 20
+
+    def __init__(self,
+                 on_unreadable: str = 'raise',
+                 max_consecutive_skips: int = 200,
+                 **kwargs) -> None:
         if on_unreadable not in ('raise', 'skip'):
             raise ValueError(
                 "CheckedLoadImageFromFile: `on_unreadable` must be 'raise' or "
@@ -49,8 +67,21 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
                 'of ignore_empty=True.')
         super().__init__(**kwargs)
         self.on_unreadable = on_unreadable
-        # Created before the data-loader workers start, so they share it.
+        self.max_consecutive_skips = max_consecutive_skips
+        self.num_files = None
+        # Created before the data-loader workers start, so they share them:
+        # skip events, distinct unreadable files, images read, and the set
+        # of files already reported. One lock (num_skipped's) guards all.
         self.num_skipped = multiprocessing.Value('i', 0)
+        self.num_unreadable_files = multiprocessing.RawValue('i', 0)
+        self.num_read = multiprocessing.RawValue('i', 0)
+        self._seen = multiprocessing.RawArray(ctypes.c_uint8,
+                                              self.SEEN_BITS // 8)
+        self._consecutive_skips = 0  # per process
+
+    def set_num_files(self, num_files: int) -> None:
+        """The size of the data set this transform loads for."""
+        self.num_files = int(num_files)
 
     def __deepcopy__(self, memo):
         # Copies (e.g. ``BaseDataset.get_subset``) share the counter, which
@@ -87,21 +118,53 @@ class CheckedLoadImageFromFile(LoadImageFromFile):
                     f'{type(self).__name__}: {err} Set '
                     "on_unreadable='skip' to skip unreadable images.") \
                     from err
-            with self.num_skipped.get_lock():
-                self.num_skipped.value += 1
-                count = self.num_skipped.value
-            print_log(
-                f'{type(self).__name__}: skipped {err} '
-                f'({count} image(s) skipped so far).',
-                logger='current',
-                level=30)
-            return None
+            return self._skip(filename, err)
+        if self.on_unreadable == 'skip':
+            self._consecutive_skips = 0
+            if not self.num_read.value:
+                with self.num_skipped.get_lock():
+                    self.num_read.value += 1
         if self.to_float32:
             img = img.astype(np.float32)
         results['img'] = img
         results['img_shape'] = img.shape[:2]
         results['ori_shape'] = img.shape[:2]
         return results
+
+    def _skip(self, filename: str, err: OSError):
+        """Count a skipped file; warn the first time; stop when nothing is
+        left to read."""
+        bit = zlib.crc32(str(filename).encode()) % self.SEEN_BITS
+        with self.num_skipped.get_lock():
+            self.num_skipped.value += 1
+            new = not self._seen[bit // 8] & (1 << bit % 8)
+            if new:
+                self._seen[bit // 8] |= 1 << bit % 8
+                self.num_unreadable_files.value += 1
+            distinct = self.num_unreadable_files.value
+            any_read = self.num_read.value > 0
+        self._consecutive_skips += 1
+        name = type(self).__name__
+        if self.num_files and distinct >= self.num_files and not any_read:
+            raise OSError(
+                f'{name}: all {self.num_files} image files of the data set '
+                f'are unreadable (e.g. {err}). Check data_root / data_prefix '
+                "and the files; on_unreadable='skip' skips single bad "
+                'images, not a whole data set.')
+        if not any_read and \
+                self._consecutive_skips >= self.max_consecutive_skips:
+            raise OSError(
+                f'{name}: no image could be read: the last '
+                f'{self._consecutive_skips} tries were unreadable '
+                f'({distinct} distinct files, e.g. {err}). Check data_root / '
+                'data_prefix and the files.')
+        if new:
+            print_log(
+                f'{name}: skipped {err} ({distinct} unreadable file(s) so '
+                'far; each is reported once).',
+                logger='current',
+                level=30)
+        return None
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(on_unreadable='

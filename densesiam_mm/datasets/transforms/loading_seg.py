@@ -1,10 +1,13 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """Loading of segmentation label maps with checks that name the file."""
+import io
 import os.path as osp
 from typing import Optional
 
 import numpy as np
+from mmengine import fileio
 from mmseg.datasets.transforms import LoadAnnotations
+from PIL import Image
 from mmseg.registry import TRANSFORMS
 
 
@@ -34,12 +37,34 @@ def check_seg_dataset_paths(dataset_name: str, ann_file: str,
             '. See docs/unsup_seg_data.md for the expected layout.')
 
 
+def check_seg_data_list(dataset_name: str, data_list: list, ann_file: str,
+                        data_prefix: dict, img_suffix: str) -> list:
+    """Fail, naming the folder, when a data set found no image.
+
+    mmengine otherwise stops with numpy's "need at least one array to
+    concatenate" when it serialises the empty list.
+
+    Raises:
+        ValueError: naming the image folder, the suffix and the split file.
+    """
+    if data_list:
+        return data_list
+    where = f'no {img_suffix} image in {data_prefix.get("img_path")}'
+    if ann_file:
+        where += f' listed in {ann_file}'
+    raise ValueError(f'{dataset_name}: {where}; the data set is empty. See '
+                     'docs/unsup_seg_data.md for the expected layout.')
+
+
 @TRANSFORMS.register_module()
 class LoadCheckedSegAnnotations(LoadAnnotations):
     """mmseg's ``LoadAnnotations`` with checks of the loaded label map.
 
-    After loading (and after the dataset's ``label_map``, e.g. CamVid's
-    ``11 → 255``, is applied), the label map must
+    Before mmseg's loader casts the map to uint8, a label map stored with
+    more than 8 bits (16-bit PNG or TIFF) must hold values <= 255: mmseg
+    would silently wrap 259 to class 3. After loading (and after the
+    dataset's ``label_map``, e.g. CamVid's ``11 → 255``, is applied), the
+    label map must
 
     - exist (a missing file raises ``FileNotFoundError`` naming it);
     - have the size of its image: compared with ``ori_shape``, so put this
@@ -78,6 +103,7 @@ class LoadCheckedSegAnnotations(LoadAnnotations):
             raise FileNotFoundError(
                 f'{type(self).__name__}: label map {path} not found (image '
                 f'{results.get("img_path")})')
+        self._check_bit_depth(path, results)
         try:
             super()._load_seg_map(results)
         except Exception as err:
@@ -110,6 +136,36 @@ class LoadCheckedSegAnnotations(LoadAnnotations):
                 f'{type(self).__name__}: label map {path} has class ids '
                 f'{bad.tolist()} outside 0..{num_classes - 1} (ignore index '
                 f'{self.ignore_index})')
+
+    #: PIL modes of label maps that uint8 holds without loss
+    _EIGHT_BIT_MODES = ('1', 'L', 'P', 'LA', 'PA', 'RGB', 'RGBA')
+
+    def _check_bit_depth(self, path: str, results: dict) -> None:
+        """Refuse label values above 255 before mmseg casts to uint8.
+
+        Only the header is read for 8-bit files; deeper ones are decoded.
+        """
+        try:
+            source = path if self.backend_args is None else io.BytesIO(
+                fileio.get(path, backend_args=self.backend_args))
+            with Image.open(source) as img:
+                if img.mode in self._EIGHT_BIT_MODES:
+                    return
+                raw = np.asarray(img)
+        except Exception:
+            return  # not decodable by PIL: mmseg's loader reports it
+        if raw.dtype.kind not in 'iuf' or raw.size == 0:
+            return
+        high = np.unique(raw[raw > 255]) if raw.max() > 255 else None
+        if high is not None and high.size:
+            shown = high[:8].astype(np.int64).tolist()
+            raise ValueError(
+                f'{type(self).__name__}: label map {path} (image '
+                f'{results.get("img_path")}) is {raw.dtype} with values '
+                f'{shown}{" ..." if high.size > 8 else ""} above 255; '
+                'label maps are read as uint8, which would wrap them (e.g. '
+                f'{shown[0]} -> {shown[0] % 256}). Store class ids 0..255 '
+                '(8-bit PNG).')
 
     def __repr__(self) -> str:
         return (f'{type(self).__name__}(num_classes={self.num_classes}, '

@@ -127,12 +127,18 @@ class NaNGuardHook(Hook):
         else:
             what = 'a non-finite loss on another rank'
         ckpt = self.last_good_checkpoint(runner)
-        where = f'the last good checkpoint is {ckpt}' if ckpt else \
-            'no checkpoint has been written yet'
+        fix = ('lowering the learning rate or clipping gradients '
+               '(optim_wrapper.clip_grad)')
+        if ckpt:
+            where = f'the last good checkpoint is {ckpt}'
+            advice = f'Resume with `--resume` after {fix}.'
+        else:
+            where = 'no checkpoint has been written yet'
+            advice = (f'There is nothing to resume from: start the run '
+                      f'again after {fix}.')
         return (f'NaNGuardHook: {what} at iteration {runner.iter + 1}; the '
                 f'update of this iteration was not applied, and {where}. '
-                'Resume with `--resume` after lowering the learning rate or '
-                'clipping gradients (optim_wrapper.clip_grad).')
+                f'{advice}')
 
     def after_train_iter(self, runner, batch_idx: int, data_batch=None,
                          outputs: Optional[dict] = None) -> None:
