@@ -246,3 +246,16 @@ def test_online_encoder_without_mask_is_the_plain_vit():
     # visible tokens enter the blocks with their own positions
     mask = torch.zeros(1, 196, dtype=torch.bool)
     torch.testing.assert_close(model.backbone(x, mask)[0], vit(x)[0])
+
+
+def test_autocast_runs_and_the_loss_stays_float32():
+    """The paper configs train in fp16 (AmpOptimWrapper); token BN and the
+    loss run in float32 with autocast off (bf16 here: CPU autocast)."""
+    model = build()
+    views, samples = batch(2)
+    with torch.autocast(device_type='cpu', dtype=torch.bfloat16):
+        losses = model.loss(views, samples)
+    assert losses['loss'].dtype == torch.float32
+    assert torch.isfinite(losses['loss'])
+    losses['loss'].backward()
+    assert model.head.mask_token.grad is not None
