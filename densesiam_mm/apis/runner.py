@@ -6,8 +6,8 @@ from mmengine.hooks import CheckpointHook
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from ..utils import (check_batch_norm_batch, check_checkpoint_matches,
-                     check_dataset_files, check_train_batches,
+from ..utils import (check_checkpoint_matches, check_dataset_files,
+                     check_train_batches, guard_batch_norm,
                      revert_sync_bn_if_not_distributed, setup_cpu_distributed)
 from ..utils.console_log import (log_files, readable_console,
                                  silence_known_warnings)
@@ -51,8 +51,8 @@ def _tell_dataset_size(dataset) -> None:
     inner = getattr(dataset, 'dataset', None)
     if inner is not None:
         _tell_dataset_size(inner)
-    for transform in getattr(getattr(dataset, 'pipeline', None),
-                             'transforms', []):
+    for transform in getattr(getattr(dataset, 'pipeline', None), 'transforms',
+                             []):
         if hasattr(transform, 'set_num_files'):
             transform.set_num_files(len(dataset))
 
@@ -79,8 +79,9 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
       ``load_from`` in training, every model tensor for testing
       (``dataloader != 'train_dataloader'``), exactly for ``--resume``;
     - for training, the data set must give each process at least one batch
-      and BN heads at least 2 samples per process; the data loader is built
-      here for that (``Runner.train`` reuses it).
+      (the data loader is built here for that; ``Runner.train`` reuses it),
+      and BN layers name ``train_dataloader.batch_size`` when they get a
+      batch of 1 (:func:`~densesiam_mm.utils.guard_batch_norm`).
 
     Build and run it inside :func:`densesiam_mm.utils.registry_hints` so
     unknown ``type`` names list the closest registered ones.
@@ -106,8 +107,7 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
             'partial' if training else 'model'
         check_checkpoint_matches(runner.model, cfg.load_from, mode)
     if training and runner._train_loop is not None:
-        check_batch_norm_batch(runner.model, cfg.get('train_dataloader'),
-                               runner.world_size)
+        guard_batch_norm(getattr(runner.model, 'module', runner.model))
         loader = runner.train_loop.dataloader  # builds the loop and loader
         check_train_batches(loader, runner.world_size)
         _tell_dataset_size(loader.dataset)

@@ -7,9 +7,9 @@ from .checkpoint import (add_checksum, load_checkpoint_file,
 from .cpu_distributed import (CPUDistributedDataParallel,
                               revert_sync_bn_on_cpu, setup_cpu_distributed)
 from .demo_data import demo_data_root
-from .input_checks import (check_batch_norm_batch, check_checkpoint_matches,
-                           check_dataset_files, check_train_batches,
-                           guard_batch_norm, load_weights_strictly)
+from .input_checks import (check_checkpoint_matches, check_dataset_files,
+                           check_train_batches, guard_batch_norm,
+                           load_weights_strictly)
 from .pretrained_init import CheckedPretrainedInit
 from .registry_hints import UnknownRegistryNameError, registry_hints
 from .resume import find_resume_checkpoint, resolve_resume
@@ -23,7 +23,7 @@ __all__ = [
     'setup_cpu_distributed', 'add_checksum', 'tensor_checksum',
     'verify_checksum', 'write_atomically', 'save_text_atomically',
     'torch_save_atomically', 'remove_partial_files', 'demo_data_root',
-    'check_train_batches', 'check_batch_norm_batch', 'guard_batch_norm',
+    'check_train_batches', 'guard_batch_norm',
     'CheckedPretrainedInit', 'find_resume_checkpoint', 'resolve_resume',
     'load_weights_strictly'
 ]

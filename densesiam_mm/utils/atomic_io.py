@@ -74,8 +74,8 @@ def write_atomically(filename: str, write: Callable[[str], None]) -> None:
         OSError: the write failed.
     """
     if osp.isdir(filename):
-        raise IsADirectoryError(
-            errno.EISDIR, f'cannot write {filename}: it is a directory')
+        raise IsADirectoryError(errno.EISDIR,
+                                f'cannot write {filename}: it is a directory')
     folder = osp.dirname(osp.abspath(filename))
     if not osp.isdir(folder):
         if osp.exists(folder):
@@ -125,8 +125,8 @@ def remove_partial_files(folder: str) -> List[str]:
     """Remove the ``*.partial`` files an interrupted write left in
     ``folder``; returns their paths."""
     removed = []
-    for path in sorted(glob.glob(osp.join(glob.escape(folder),
-                                          '*' + PARTIAL_SUFFIX))):
+    for path in sorted(
+            glob.glob(osp.join(glob.escape(folder), '*' + PARTIAL_SUFFIX))):
         if osp.isfile(path):
             _remove_quietly(path)
             removed.append(path)

@@ -139,7 +139,8 @@ def load_checkpoint_file(filename: str, map_location=None):
 def _load(filename: str, map_location=None):
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'checkpoint file {filename} can not be found.')
+        raise FileNotFoundError(
+            f'checkpoint file {filename} can not be found.')
     try:
         with torch.serialization.safe_globals(_safe_globals()):
             return torch.load(

@@ -56,8 +56,10 @@ def _is_console(handler: logging.Handler) -> bool:
 
 
 def log_files(logger: logging.Logger) -> list:
-    return [h.baseFilename for h in logger.handlers
-            if isinstance(h, logging.FileHandler)]
+    return [
+        h.baseFilename for h in logger.handlers
+        if isinstance(h, logging.FileHandler)
+    ]
 
 
 def readable_console(logger: logging.Logger) -> logging.Logger:

@@ -28,9 +28,8 @@ def demo_data_root() -> str:
         FileNotFoundError: listing the places searched.
     """
     for folder in DEMO_DATA_CANDIDATES:
-        if osp.isdir(folder) and any(
-                name.lower().endswith('.jpg') for name in
-                os.listdir(folder)):
+        if osp.isdir(folder) and any(name.lower().endswith('.jpg')
+                                     for name in os.listdir(folder)):
             return osp.realpath(folder) + osp.sep
     raise FileNotFoundError(
         'densesiam_mm demo images not found; looked in ' +

@@ -13,10 +13,12 @@
 - :func:`check_train_batches`: a data set too small for one batch per
   process (``drop_last=True``) fails before training instead of "training"
   0 iterations.
-- :func:`check_batch_norm_batch`: SimSiam-style BN heads (``BatchNorm1d``
-  on ``(B, C)`` vectors) need >= 2 samples per process; a per-process batch
-  of 1 fails naming ``train_dataloader.batch_size`` instead of deep inside
-  torch.
+- :func:`guard_batch_norm`: SimSiam-style BN heads (``BatchNorm1d`` on
+  ``(B, C)`` vectors) need >= 2 samples per process; a per-process batch of
+  1 fails naming ``train_dataloader.batch_size`` (and ``drop_last`` for a
+  last batch of 1) instead of torch's "Expected more than 1 value per
+  channel when training". The check is made on the input each BN layer
+  actually gets (token BN on ``(B, C, N)`` is fine with a batch of 1).
 """
 import math
 import os.path as osp
@@ -234,41 +236,14 @@ def check_train_batches(dataloader, world_size: int = 1) -> int:
     return num_batches
 
 
-_VECTOR_BN = (nn.BatchNorm1d, )
-
-
-def check_batch_norm_batch(model: nn.Module, dataloader_cfg,
-                           world_size: int = 1) -> None:
-    """Refuse a per-process batch of 1 for a model with ``BatchNorm1d``.
-
-    BN on ``(B, C)`` vectors (SimSiam/DenseSiam projector and predictor
-    heads) needs more than one value per channel; torch otherwise stops
-    at the first iteration with "Expected more than 1 value per channel".
-    Also installs :func:`guard_batch_norm` for batches of 1 that happen
-    later (a last, incomplete batch) or in other BN types.
-
-    Raises:
-        ValueError: naming ``train_dataloader.batch_size``.
-    """
-    model = getattr(model, 'module', model)
-    layers = [name for name, m in model.named_modules()
-              if isinstance(m, _VECTOR_BN)]
-    batch = (dataloader_cfg or {}).get('batch_size')
-    if layers and batch == 1:
-        raise ValueError(
-            f'train_dataloader.batch_size=1, but {type(model).__name__} '
-            f'normalises vectors with BatchNorm1d ({len(layers)} layers, '
-            f'e.g. {layers[0]}), which needs at least 2 samples per '
-            'process (SimSiam-style BN heads). Use '
-            'train_dataloader.batch_size >= 2 per process'
-            + (f' ({world_size} processes)' if world_size > 1 else '') + '.')
-    guard_batch_norm(model)
-
-
 def guard_batch_norm(model: nn.Module) -> nn.Module:
     """Make every BN layer name the batch-size field when, in training, it
     would see a single value per channel (torch: "Expected more than 1
-    value per channel when training")."""
+    value per channel when training").
+
+    A forward pre-hook on each ``_BatchNorm`` (not ``SyncBatchNorm``, which
+    normalises over all processes); returns ``model``.
+    """
 
     def check(module, args):
         x = args[0] if args else None

@@ -33,21 +33,27 @@ from .input_checks import _groups, _optional
 
 
 def _strip_wrapper(state_dict: dict) -> dict:
-    return {(k[7:] if k.startswith('module.') else k): v
-            for k, v in state_dict.items()}
+    return {
+        (k[7:] if k.startswith('module.') else k): v
+        for k, v in state_dict.items()
+    }
 
 
 def _with_prefix(state_dict: dict, prefix: str) -> dict:
     """The entries under ``prefix``, prefix removed."""
     if not prefix.endswith('.'):
         prefix += '.'
-    return {k[len(prefix):]: v for k, v in state_dict.items()
-            if k.startswith(prefix)}
+    return {
+        k[len(prefix):]: v
+        for k, v in state_dict.items() if k.startswith(prefix)
+    }
 
 
 def _fits(expected: dict, given: dict) -> list:
-    return [k for k, v in given.items()
-            if k in expected and tuple(expected[k]) == tuple(v.shape)]
+    return [
+        k for k, v in given.items()
+        if k in expected and tuple(expected[k]) == tuple(v.shape)
+    ]
 
 
 def suggest_prefix(expected: dict, state_dict: dict):
@@ -74,7 +80,10 @@ class CheckedPretrainedInit(PretrainedInit):
             to False.
     """
 
-    def __init__(self, checkpoint, prefix=None, map_location='cpu',
+    def __init__(self,
+                 checkpoint,
+                 prefix=None,
+                 map_location='cpu',
                  allow_partial: bool = False):
         super().__init__(checkpoint, prefix=prefix, map_location=map_location)
         self.allow_partial = allow_partial
@@ -99,11 +108,11 @@ class CheckedPretrainedInit(PretrainedInit):
         else:
             what = name
         missing = [k for k in required if k not in loaded]
-        print_log(
-            f'Pretrained: {self.checkpoint}' +
-            (f' (prefix {self.prefix!r})' if self.prefix else '') +
-            f' provides {len(loaded)} of the {len(expected)} tensors of '
-            f'{name}.', logger='current')
+        print_log(f'Pretrained: {self.checkpoint}' +
+                  (f' (prefix {self.prefix!r})' if self.prefix else '') +
+                  f' provides {len(loaded)} of the {len(expected)} tensors of '
+                  f'{name}.',
+                  logger='current')
         if missing:
             hint = ''
             better = suggest_prefix(expected, full)
@@ -130,5 +139,6 @@ class CheckedPretrainedInit(PretrainedInit):
             update_init_info(module, init_info=self._get_init_info())
 
 
-WEIGHT_INITIALIZERS.register_module(
-    name='Pretrained', module=CheckedPretrainedInit, force=True)
+WEIGHT_INITIALIZERS.register_module(name='Pretrained',
+                                    module=CheckedPretrainedInit,
+                                    force=True)

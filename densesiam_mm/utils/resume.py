@@ -70,10 +70,10 @@ def _warn(message: str) -> None:
     print_log(message, logger='current', level=logging.WARNING)
 
 
-def find_resume_checkpoint(work_dir: str,
-                           templates=DEFAULT_TEMPLATES,
-                           warn: Callable[[str], None] = _warn
-                           ) -> Optional[str]:
+def find_resume_checkpoint(
+        work_dir: str,
+        templates=DEFAULT_TEMPLATES,
+        warn: Callable[[str], None] = _warn) -> Optional[str]:
     """The checkpoint ``--resume`` should continue from (see module doc).
 
     Returns None when ``work_dir`` holds no checkpoint. ``warn`` receives

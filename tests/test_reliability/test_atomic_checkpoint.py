@@ -88,9 +88,11 @@ def test_sigkill_during_checkpoint_write_keeps_previous_one(tmp_path):
         f.write(SLOW_WRITE)
     work_dir = tmp_path / 'work'
     marker = work_dir / 'WRITING'
-    proc = subprocess.Popen(
-        train_cmd(config, work_dir), cwd=REPO_ROOT, env=env(),
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(train_cmd(config, work_dir),
+                            cwd=REPO_ROOT,
+                            env=env(),
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.STDOUT)
     start = time.time()
     try:
         while not marker.exists():
@@ -117,21 +119,22 @@ def test_sigkill_during_checkpoint_write_keeps_previous_one(tmp_path):
 
     # --resume continues from iteration 1 and finishes the run.
     cfg = tiny_cfg(config, work_dir, resume=True)
-    cfg.custom_hooks = [h for h in cfg.custom_hooks
-                        if h.type != 'SlowCheckpointWriteHook']
+    cfg.custom_hooks = [
+        h for h in cfg.custom_hooks if h.type != 'SlowCheckpointWriteHook'
+    ]
     train_in_process(cfg)
     log = read_logs(work_dir)
     assert 'resumed epoch: 0, iter: 1' in log
     assert 'iter_2.pth.partial: a checkpoint write that did not finish' in log
     assert sorted(p for p in os.listdir(work_dir) if 'pth' in p) == \
         ['iter_2.pth']  # rotation after the new file was written
-    assert load_checkpoint_file(str(work_dir / 'iter_2.pth'))['meta'][
-        'iter'] == 2
+    assert load_checkpoint_file(str(work_dir /
+                                    'iter_2.pth'))['meta']['iter'] == 2
 
 
 # -- case 1: disk full -------------------------------------------------------
-def test_disk_full_names_file_and_keeps_previous_checkpoint(tmp_path,
-                                                            monkeypatch):
+def test_disk_full_names_file_and_keeps_previous_checkpoint(
+        tmp_path, monkeypatch):
     put = LocalBackend.put
     calls = []
 
@@ -148,15 +151,16 @@ def test_disk_full_names_file_and_keeps_previous_checkpoint(tmp_path,
     work_dir = tmp_path / 'work'
     cfg = tiny_cfg(_config(tmp_path), work_dir,
                    **{'default_hooks.checkpoint.max_keep_ckpts': 1})
-    with pytest.raises(OSError, match=r'cannot write .*iter_2\.pth: no space '
+    with pytest.raises(OSError,
+                       match=r'cannot write .*iter_2\.pth: no space '
                        'left on device; the partial file was removed'):
         train_in_process(cfg)
     assert sorted(p for p in os.listdir(work_dir) if 'pth' in p) == \
         ['iter_1.pth']  # no partial file, no partial iter_2.pth
     assert (work_dir / 'last_checkpoint').read_text() == \
         str(work_dir / 'iter_1.pth')
-    assert load_checkpoint_file(str(work_dir / 'iter_1.pth'))['meta'][
-        'iter'] == 1
+    assert load_checkpoint_file(str(work_dir /
+                                    'iter_1.pth'))['meta']['iter'] == 1
 
 
 # -- case 5: corrupted tensor data -------------------------------------------
@@ -178,14 +182,14 @@ def test_resume_without_last_checkpoint_uses_newest_valid(trained, tmp_path):
     config, src = trained
     work_dir = _copy_checkpoints(src, tmp_path / 'copied')
     assert not (work_dir / 'last_checkpoint').exists()
-    train_in_process(tiny_cfg(config, work_dir, resume=True,
-                              **{'train_cfg.max_iters': 3}))
+    train_in_process(
+        tiny_cfg(config, work_dir, resume=True, **{'train_cfg.max_iters': 3}))
     log = read_logs(work_dir)
     assert (f'has no usable last_checkpoint; resuming from the newest valid '
             f'checkpoint {work_dir}/iter_2.pth') in log
     assert 'resumed epoch: 0, iter: 2' in log
-    assert load_checkpoint_file(str(work_dir / 'iter_3.pth'))['meta'][
-        'iter'] == 3
+    assert load_checkpoint_file(str(work_dir /
+                                    'iter_3.pth'))['meta']['iter'] == 3
 
 
 def test_resume_skips_a_corrupted_newest_checkpoint(trained, tmp_path):
@@ -202,8 +206,7 @@ def test_resume_skips_a_corrupted_newest_checkpoint(trained, tmp_path):
 def test_fresh_run_announces_overwriting_an_earlier_run(trained, tmp_path):
     config, src = trained
     work_dir = _copy_checkpoints(src, tmp_path / 'copied')
-    train_in_process(tiny_cfg(config, work_dir,
-                              **{'train_cfg.max_iters': 1}))
+    train_in_process(tiny_cfg(config, work_dir, **{'train_cfg.max_iters': 1}))
     log = read_logs(work_dir)
     assert 'holds 2 checkpoint(s) of an earlier run' in log
     assert 'pass `--resume`' in log
@@ -214,10 +217,13 @@ def test_fresh_run_announces_overwriting_an_earlier_run(trained, tmp_path):
 # -- case 13: --resume from a checkpoint of another model ------------------
 def test_resume_from_checkpoint_of_another_model(trained, tmp_path):
     config, src = trained
-    cfg = tiny_cfg(config, tmp_path / 'other', resume=True,
+    cfg = tiny_cfg(config,
+                   tmp_path / 'other',
+                   resume=True,
                    load_from=str(src / 'iter_2.pth'),
                    **{'model.region_sim_head': None})
-    with pytest.raises(ValueError, match=r'iter_2\.pth: cannot resume from '
+    with pytest.raises(ValueError,
+                       match=r'iter_2\.pth: cannot resume from '
                        r'it: it is a checkpoint of another model .*'
                        r'region_sim_head\.\*'):
         build_runner(cfg)

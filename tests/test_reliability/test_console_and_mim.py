@@ -33,12 +33,17 @@ def test_mim_train_demo_anywhere_with_readable_console(tmp_path):
     environ = {k: v for k, v in os.environ.items() if k != 'PYTHONPATH'}
     environ.update(OMP_NUM_THREADS='1', MKL_NUM_THREADS='1')
     work_dir = cwd / 'work'
-    proc = subprocess.run(
-        [sys.executable, MIM_TRAIN, osp.realpath(MIM_CONFIG), '--launcher',
-         'none', '--work-dir', str(work_dir), '--cfg-options',
-         'train_cfg.max_iters=1', 'default_hooks.logger.interval=1'],
-        cwd=str(cwd), env=environ, capture_output=True, text=True,
-        timeout=300)
+    proc = subprocess.run([
+        sys.executable, MIM_TRAIN,
+        osp.realpath(MIM_CONFIG), '--launcher', 'none', '--work-dir',
+        str(work_dir), '--cfg-options', 'train_cfg.max_iters=1',
+        'default_hooks.logger.interval=1'
+    ],
+                          cwd=str(cwd),
+                          env=environ,
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
 
     # case 14: the shipped photos were found from the package

@@ -24,7 +24,8 @@ import os.path as osp
 import torch
 
 from ._utils import (DIST_TRAIN, free_port, log_files, make_images,
-                     recorded_losses, run, train_cmd, write_tiny_config)
+                     read_logs, recorded_losses, run, train_cmd,
+                     write_tiny_config)
 
 DETERMINISTIC = '''
 norm = dict(type='GN', num_groups=1)
@@ -65,7 +66,8 @@ def test_ddp_two_cpu_processes_match_one_process(tmp_path):
     run(train_cmd(single, tmp_path / 'single'))
     cmd = ['bash', DIST_TRAIN, ddp, '2', '--work-dir', str(tmp_path / 'ddp')]
     proc = run(['env', f'PORT={free_port()}'] + cmd)
-    log = proc.stdout + proc.stderr
+    # the environment block is in the log file (not on the console)
+    log = proc.stdout + proc.stderr + read_logs(tmp_path / 'ddp')
     assert 'Distributed launcher: pytorch' in log or 'world_size: 2' in log \
         or 'Distributed: True' in log, log[-3000:]
 

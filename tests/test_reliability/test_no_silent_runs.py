@@ -20,7 +20,6 @@ from torch import nn
 
 from densesiam_mm.apis import build_runner
 from densesiam_mm.engine.hooks import NaNGuardHook
-from densesiam_mm.utils import guard_batch_norm
 
 from ..conftest import REPO_ROOT, config_path
 from ._utils import make_images, read_logs, tiny_cfg, write_tiny_config
@@ -39,19 +38,21 @@ def _module(path, name):
 
 def _tiny(tmp_path, num_images=4, extra='', **kwargs):
     data = make_images(tmp_path / 'images', num=num_images)
-    return write_tiny_config(tmp_path / 'tiny.py', data, extra=extra,
-                             **kwargs)
+    return write_tiny_config(tmp_path / 'tiny.py', data, extra=extra, **kwargs)
 
 
 # -- case 7: an epoch that trains nothing ----------------------------------
 def test_data_set_smaller_than_batch_with_drop_last(tmp_path):
-    cfg = tiny_cfg(_tiny(tmp_path), tmp_path / 'work', **{
-        'train_dataloader.batch_size': 8,
-        'train_dataloader.drop_last': True,
-        'train_dataloader.sampler': dict(type='DefaultSampler', shuffle=True)
-    })
+    cfg = tiny_cfg(
+        _tiny(tmp_path), tmp_path / 'work', **{
+            'train_dataloader.batch_size': 8,
+            'train_dataloader.drop_last': True,
+            'train_dataloader.sampler': dict(type='DefaultSampler',
+                                             shuffle=True)
+        })
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1)
-    with pytest.raises(ValueError, match=r'has 4 images, fewer than '
+    with pytest.raises(ValueError,
+                       match=r'has 4 images, fewer than '
                        r'train_dataloader\.batch_size=8 x 1 process\(es\) = '
                        r'8, and drop_last=True: every epoch would train 0 '
                        'iterations'):
@@ -63,11 +64,12 @@ def test_auto_scale_lr_without_auto_scale_lr_in_config(tmp_path):
     assert 'auto_scale_lr' not in Config.fromfile(DEMO_CFG)
     train = _module(TRAIN, 'train_tool')
     sys_argv = sys.argv
-    sys.argv = [TRAIN, DEMO_CFG, '--auto-scale-lr', '--work-dir',
-                str(tmp_path / 'work'), '--cfg-options',
-                'train_dataloader.batch_size=16',
-                'train_dataloader.num_workers=0',
-                'train_dataloader.persistent_workers=False']
+    sys.argv = [
+        TRAIN, DEMO_CFG, '--auto-scale-lr', '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options',
+        'train_dataloader.batch_size=16', 'train_dataloader.num_workers=0',
+        'train_dataloader.persistent_workers=False'
+    ]
     try:
         args = train.parse_args()
     finally:
@@ -79,7 +81,8 @@ def test_auto_scale_lr_without_auto_scale_lr_in_config(tmp_path):
     runner.optim_wrapper = runner.build_optim_wrapper(runner.optim_wrapper)
     runner.scale_lr(runner.optim_wrapper, runner.auto_scale_lr)
     lrs = [g['lr'] for g in runner.optim_wrapper.optimizer.param_groups]
-    assert lrs and all(lr == pytest.approx(0.05 * 16 / 8) for lr in lrs), sorted(set(lrs))
+    assert lrs and all(lr == pytest.approx(0.05 * 16 / 8) for lr in lrs), \
+        sorted(set(lrs))
 
 
 # -- case 9: 16-bit label maps ----------------------------------------------
@@ -92,11 +95,16 @@ def test_16bit_label_map_above_255_is_refused(tmp_path):
     def results(name, array):
         path = str(tmp_path / name)
         assert cv2.imwrite(path, array)
-        return dict(seg_map_path=path, img_path='frame.png', ori_shape=(6, 8),
-                    seg_fields=[], reduce_zero_label=False,
-                    label_map={11: 255}, num_classes=11)
+        return dict(seg_map_path=path,
+                    img_path='frame.png',
+                    ori_shape=(6, 8),
+                    seg_fields=[],
+                    reduce_zero_label=False,
+                    label_map={11: 255},
+                    num_classes=11)
 
-    with pytest.raises(ValueError, match=r'deep\.png .* uint16 with values '
+    with pytest.raises(ValueError,
+                       match=r'deep\.png .* uint16 with values '
                        r'\[259\] above 255.*259 -> 3'):
         load(results('deep.png', label))
     # 16 bits with ids that fit, and 8 bits: loaded
@@ -113,7 +121,8 @@ def test_grid_size_upper_bound():
     cfg = Config.fromfile(DEMO_CFG)
     cfg.model.grid_size = 1000
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        with pytest.raises(ValueError, match=r'`grid_size` .* at most 64, '
+        with pytest.raises(ValueError,
+                           match=r'`grid_size` .* at most 64, '
                            'but got 1000'):
             MODELS.build(cfg.model)
 
@@ -122,16 +131,21 @@ def test_grid_size_upper_bound():
 def test_batch_size_one_names_the_field(tmp_path):
     cfg = tiny_cfg(_tiny(tmp_path), tmp_path / 'work',
                    **{'train_dataloader.batch_size': 1})
-    with pytest.raises(ValueError, match=r'train_dataloader\.batch_size=1, '
-                       r'but DenseSiam normalises vectors with BatchNorm1d'):
-        build_runner(cfg)
+    runner = build_runner(cfg)
+    with pytest.raises(ValueError,
+                       match=r"BN layer 'neck\.\w+' "
+                       r'\(BatchNorm1d\) got one value per channel .*'
+                       r'train_dataloader\.batch_size >= 2 per process'):
+        runner.train()  # at the first forward, not deep inside torch
 
 
 @pytest.mark.parametrize('norm', [nn.BatchNorm1d(4), _BatchNormXd(4)])
 def test_bn_guard_names_the_field_for_a_batch_of_one(norm):
+    from densesiam_mm.utils import guard_batch_norm
     head = guard_batch_norm(nn.Sequential(nn.Linear(3, 4), norm)).train()
     head(torch.ones(2, 3))  # two samples: fine
-    with pytest.raises(ValueError, match=r"BN layer '1' \(\w+\) got one "
+    with pytest.raises(ValueError,
+                       match=r"BN layer '1' \(\w+\) got one "
                        r'value per channel \(input \(1, 4\)\).*'
                        r'train_dataloader\.batch_size'):
         head(torch.ones(1, 3))
@@ -149,11 +163,14 @@ def test_all_images_unreadable_stops_with_a_count(tmp_path):
     config = write_tiny_config(tmp_path / 'tiny.py', folder, extra=extra)
     work_dir = tmp_path / 'work'
     runner = build_runner(tiny_cfg(config, work_dir))
-    with pytest.raises(OSError, match='all 3 image files of the data set '
+    with pytest.raises(OSError,
+                       match='all 3 image files of the data set '
                        'are unreadable'):
         runner.train()
-    warnings = [line for line in read_logs(work_dir).splitlines()
-                if 'CheckedLoadImageFromFile: skipped' in line]
+    warnings = [
+        line for line in read_logs(work_dir).splitlines()
+        if 'CheckedLoadImageFromFile: skipped' in line
+    ]
     assert len(warnings) <= 3  # once per file, not 1,001 times
     assert any('(3 unreadable file(s) so far' in w for w in warnings) or \
         len(warnings) < 3
@@ -165,17 +182,20 @@ def test_empty_val_folder_is_named(tmp_path):
     for sub in ('images/val', 'labels/val'):
         os.makedirs(tmp_path / sub)
     with DefaultScope.overwrite_default_scope('mmseg'):
-        with pytest.raises(ValueError, match=r'CamVidDataset: no \.jpg image '
+        with pytest.raises(ValueError,
+                           match=r'CamVidDataset: no \.jpg image '
                            f'in {tmp_path}/images/val'):
-            DATASETS.build(dict(
-                type='CamVidDataset', data_root=str(tmp_path),
-                data_prefix=dict(img_path='images/val',
-                                 seg_map_path='labels/val')))
+            DATASETS.build(
+                dict(type='CamVidDataset',
+                     data_root=str(tmp_path),
+                     data_prefix=dict(img_path='images/val',
+                                      seg_map_path='labels/val')))
 
 
 def test_nan_guard_advice_without_checkpoint(tmp_path):
     runner = SimpleNamespace(
-        iter=0, work_dir=str(tmp_path),
+        iter=0,
+        work_dir=str(tmp_path),
         message_hub=SimpleNamespace(get_info=lambda key: None))
     message = NaNGuardHook()._message(runner, ['loss_dense'],
                                       dict(loss_dense=math.nan))
@@ -202,8 +222,8 @@ def test_unreadable_warning_is_logged_once_per_file(tmp_path):
     """Part of case 12: many skips of one bad file, one warning."""
     from mmpretrain.registry import TRANSFORMS
     from mmengine.logging import MMLogger
-    load = TRANSFORMS.build(dict(type='CheckedLoadImageFromFile',
-                                 on_unreadable='skip'))
+    load = TRANSFORMS.build(
+        dict(type='CheckedLoadImageFromFile', on_unreadable='skip'))
     bad = tmp_path / 'bad.jpg'
     bad.write_bytes(b'not an image')
     good = make_images(tmp_path / 'good', num=1)

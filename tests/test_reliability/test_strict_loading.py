@@ -19,7 +19,8 @@ from ..conftest import DEMO_DATA, REPO_ROOT, config_path
 
 DEMO_CFG = config_path('densesiam',
                        'densesiam_resnet18_1xb8-coslr-60i_demo.py')
-SEG_CFG = config_path('unsup_seg', 'densesiam-seg_resnet18-fpn_1xb8-3e_camvid.py')
+SEG_CFG = config_path('unsup_seg',
+                      'densesiam-seg_resnet18-fpn_1xb8-3e_camvid.py')
 PICIE_CFG = config_path('unsup_seg', 'picie_resnet18-fpn_1xb8-3e_camvid.py')
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 DEMO = osp.join(REPO_ROOT, 'tools', 'demo', 'seg_demo.py')
@@ -60,10 +61,12 @@ def seg_ckpt(tmp_path_factory):
 # -- case 6: test / demo / inference load strictly -------------------------
 def test_test_tool_refuses_pretraining_checkpoint(pretrain_ckpt, tmp_path,
                                                   monkeypatch):
-    monkeypatch.setattr(sys, 'argv', [
-        TEST, SEG_CFG, pretrain_ckpt, '--work-dir', str(tmp_path / 'work')
-    ])
-    with pytest.raises(ValueError, match=r'densesiam\.pth: lacks \d+ of the '
+    monkeypatch.setattr(
+        sys, 'argv',
+        [TEST, SEG_CFG, pretrain_ckpt, '--work-dir',
+         str(tmp_path / 'work')])
+    with pytest.raises(ValueError,
+                       match=r'densesiam\.pth: lacks \d+ of the '
                        r'\d+ tensors of DenseSiamSeg: .*it is a checkpoint of '
                        'another model'):
         runpy.run_path(TEST, run_name='__main__')
@@ -74,7 +77,8 @@ def test_inference_refuses_checkpoint_of_another_model(pretrain_ckpt,
     with pytest.raises(ValueError, match=r'densesiam\.pth: lacks'):
         init_unsup_segmentor(SEG_CFG, pretrain_ckpt)
     # a DenseSiam-Seg checkpoint lacks PiCIE's classifier
-    with pytest.raises(ValueError, match=r'densesiam_seg\.pth: lacks .* '
+    with pytest.raises(ValueError,
+                       match=r'densesiam_seg\.pth: lacks .* '
                        'tensors of PiCIE'):
         init_unsup_segmentor(PICIE_CFG, seg_ckpt)
     model = init_unsup_segmentor(SEG_CFG, seg_ckpt)  # its own: loads
@@ -88,7 +92,8 @@ def test_pretrained_init_without_prefix_is_an_error(pretrain_ckpt):
                                        checkpoint=pretrain_ckpt)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
-        with pytest.raises(ValueError, match=r"densesiam\.pth: \d+ of the \d+ "
+        with pytest.raises(ValueError,
+                           match=r"densesiam\.pth: \d+ of the \d+ "
                            r"tensors of ResNet are not in the file.*Set "
                            r"prefix='backbone\.'"):
             model.init_weights()
@@ -118,14 +123,18 @@ def test_seg_demo_names_stay_unique(seg_ckpt, tmp_path, monkeypatch):
         == ['a_jpg.png', 'a_png.png', 'b_1.png']
 
     out = tmp_path / 'out'
-    monkeypatch.setattr(sys, 'argv', [
-        DEMO, str(images), SEG_CFG, seg_ckpt, '--out-dir', str(out)])
+    monkeypatch.setattr(
+        sys, 'argv',
+        [DEMO, str(images), SEG_CFG, seg_ckpt, '--out-dir',
+         str(out)])
     demo.main()
     written = sorted(os.listdir(out))
     assert [n for n in written if n.endswith('.png')] == \
         ['a_jpg.png', 'a_png.png', 'b.png']
-    digest = [hashlib.sha256(open(out / n, 'rb').read()).hexdigest()
-              for n in ('a_jpg.png', 'a_png.png')]
+    digest = [
+        hashlib.sha256(open(out / n, 'rb').read()).hexdigest()
+        for n in ('a_jpg.png', 'a_png.png')
+    ]
     assert digest[0] != digest[1]  # two overlays, none lost
 
 
@@ -133,8 +142,12 @@ def test_seg_demo_names_stay_unique(seg_ckpt, tmp_path, monkeypatch):
 @pytest.fixture
 def small_ckpt(tmp_path):
     path = str(tmp_path / 'train.pth')
-    torch.save(dict(state_dict={'backbone.conv1.weight': torch.ones(2, 3),
-                                'neck.fc.weight': torch.ones(2)}), path)
+    torch.save(
+        dict(
+            state_dict={
+                'backbone.conv1.weight': torch.ones(2, 3),
+                'neck.fc.weight': torch.ones(2)
+            }), path)
     return path
 
 
@@ -151,7 +164,8 @@ def test_extractor_refuses_to_overwrite_its_input(small_ckpt, tmp_path):
     hard = str(tmp_path / 'hard.pth')
     os.link(small_ckpt, hard)
     for out in (small_ckpt, link, hard):
-        with pytest.raises(SystemExit, match=r'is the input checkpoint .*'
+        with pytest.raises(SystemExit,
+                           match=r'is the input checkpoint .*'
                            r'train\.pth'):
             extractor.main([small_ckpt, out])
     with pytest.raises(SystemExit, match='is the input checkpoint'):
@@ -161,12 +175,14 @@ def test_extractor_refuses_to_overwrite_its_input(small_ckpt, tmp_path):
 
 def test_extractor_names_an_unusable_output(small_ckpt, tmp_path):
     extractor = _module(EXTRACTOR, 'extractor')
-    with pytest.raises(SystemExit, match=f'the output {tmp_path} is a '
+    with pytest.raises(SystemExit,
+                       match=f'the output {tmp_path} is a '
                        'directory'):
         extractor.main([small_ckpt, str(tmp_path)])
     blocker = tmp_path / 'file'
     blocker.write_text('x')
-    with pytest.raises(SystemExit, match=f'cannot write {blocker}/out.pth: '
+    with pytest.raises(SystemExit,
+                       match=f'cannot write {blocker}/out.pth: '
                        f'{blocker} is not a directory'):
         extractor.main([small_ckpt, str(blocker / 'out.pth')])
     out = str(tmp_path / 'sub' / 'backbone.pth')

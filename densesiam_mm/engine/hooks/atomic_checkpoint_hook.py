@@ -104,9 +104,8 @@ class AtomicCheckpointHook(CheckpointHook):
     def _save(self, runner, filename: str, **kwargs) -> None:
         """``runner.save_checkpoint`` to ``out_dir/filename``, atomically."""
         save = type(runner).save_checkpoint  # not an instance patch
-        common = dict(
-            file_client_args=self.file_client_args,
-            backend_args=self.backend_args)
+        common = dict(file_client_args=self.file_client_args,
+                      backend_args=self.backend_args)
         if not (getattr(self, '_local', False) and is_main_process()):
             save(runner, self.out_dir, filename, **common, **kwargs)
             return
@@ -115,9 +114,9 @@ class AtomicCheckpointHook(CheckpointHook):
             runner.logger.warning(
                 f'Overwriting {target}, a checkpoint of an earlier run.')
         write_atomically(
-            target, lambda partial: save(runner, self.out_dir,
-                                         osp.basename(partial), **common,
-                                         **kwargs))
+            target,
+            lambda partial: save(runner, self.out_dir, osp.basename(partial),
+                                 **common, **kwargs))
         self._written.add(target)
 
     def _save_checkpoint_with_step(self, runner, step, meta):
@@ -133,14 +132,13 @@ class AtomicCheckpointHook(CheckpointHook):
         self.last_ckpt = self.file_backend.join_path(self.out_dir, filename)
         runner.message_hub.update_info('last_ckpt', self.last_ckpt)
 
-        self._save(
-            runner,
-            filename,
-            save_optimizer=self.save_optimizer,
-            save_param_scheduler=self.save_param_scheduler,
-            meta=meta,
-            by_epoch=self.by_epoch,
-            **self.args)
+        self._save(runner,
+                   filename,
+                   save_optimizer=self.save_optimizer,
+                   save_param_scheduler=self.save_param_scheduler,
+                   meta=meta,
+                   by_epoch=self.by_epoch,
+                   **self.args)
         if not is_main_process():
             return
         save_text_atomically(osp.join(runner.work_dir, 'last_checkpoint'),
@@ -160,8 +158,11 @@ class AtomicCheckpointHook(CheckpointHook):
         backend = self.file_backend
         deferred = _DeferredRemoval(backend)
 
-        def save_checkpoint(out_dir, filename, file_client_args=None,
-                            backend_args=None, **kwargs):
+        def save_checkpoint(out_dir,
+                            filename,
+                            file_client_args=None,
+                            backend_args=None,
+                            **kwargs):
             self._save(runner, filename, **kwargs)
 
         self.file_backend = deferred
