@@ -57,6 +57,27 @@ def _tell_dataset_size(dataset) -> None:
             transform.set_num_files(len(dataset))
 
 
+def _scale_fixed_lr_hooks(runner: Runner) -> None:
+    """Scale the fixed predictor lr of ``SimSiamHook`` with
+    ``auto_scale_lr`` as ``Runner.scale_lr`` scales the optimizer's.
+
+    SimSiam keeps the predictor at the initial (linearly scaled) lr; the
+    hook's ``lr`` is the config's unscaled one, so without this
+    ``--auto-scale-lr`` would scale every layer but the predictors.
+    """
+    scale = runner.auto_scale_lr or {}
+    batch = runner.cfg.get('train_dataloader', {}).get('batch_size')
+    if not (scale.get('enable') and scale.get('base_batch_size') and batch):
+        return
+    ratio = runner.world_size * batch / scale['base_batch_size']
+    for hook in runner.hooks:
+        if type(hook).__name__ == 'SimSiamHook' and hook.fix_pred_lr:
+            runner.logger.info(
+                f'SimSiamHook: the fixed predictor lr follows auto_scale_lr: '
+                f'{hook.lr} -> {hook.lr * ratio}.')
+            hook.lr = hook.lr * ratio
+
+
 def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
     """The Runner of ``cfg`` with this project's checks, for the tools.
 
@@ -81,7 +102,9 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
     - for training, the data set must give each process at least one batch
       (the data loader is built here for that; ``Runner.train`` reuses it),
       and BN layers name ``train_dataloader.batch_size`` when they get a
-      batch of 1 (:func:`~densesiam_mm.utils.guard_batch_norm`).
+      batch of 1 (:func:`~densesiam_mm.utils.guard_batch_norm`);
+    - with ``auto_scale_lr`` enabled, ``SimSiamHook``'s fixed predictor lr
+      is scaled like the optimizer's.
 
     Build and run it inside :func:`densesiam_mm.utils.registry_hints` so
     unknown ``type`` names list the closest registered ones.
@@ -111,6 +134,7 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
         loader = runner.train_loop.dataloader  # builds the loop and loader
         check_train_batches(loader, runner.world_size)
         _tell_dataset_size(loader.dataset)
+        _scale_fixed_lr_hooks(runner)
     runner.logger.info(
         'The environment, the config, the hook order and the per-parameter '
         'optimizer options are in the log file only: ' +

@@ -83,6 +83,9 @@ def test_auto_scale_lr_without_auto_scale_lr_in_config(tmp_path):
     lrs = [g['lr'] for g in runner.optim_wrapper.optimizer.param_groups]
     assert lrs and all(lr == pytest.approx(0.05 * 16 / 8) for lr in lrs), \
         sorted(set(lrs))
+    # SimSiam's fixed predictor lr follows the same linear rule
+    hook, = [h for h in runner.hooks if type(h).__name__ == 'SimSiamHook']
+    assert hook.lr == pytest.approx(0.1)
 
 
 # -- case 9: 16-bit label maps ----------------------------------------------
