@@ -221,7 +221,10 @@ def check_train_batches(dataloader, world_size: int = 1) -> int:
         raise ValueError(f'train_dataloader: the data set ({where}) is empty.')
     if type(dataloader.sampler).__name__ == 'InfiniteSampler':
         return -1
-    num_batches = len(dataloader)
+    try:
+        num_batches = len(dataloader)
+    except TypeError:  # an iterable data set: no length to check
+        return -1
     if num_batches == 0:
         batch = dataloader.batch_size
         per_process = len(dataloader.sampler)
