@@ -13,7 +13,8 @@ model: 118 of 196 patches masked, 2 + 4 token-BN blocks of 768, EMA target
 on the whole second view) sees two views of each. One train step = forward,
 backward and an AdamW step over the trainable parameters (SiameseIM's EMA
 update is inside its forward). Measured interleaved after a warm-up
-(:mod:`benchmarks.speed.measure`): median step time, peak tensor memory
+(:mod:`benchmarks.speed.measure`): median step time (wall clock, and the
+process CPU time, which a shared CPU distorts less), peak tensor memory
 (CUDA ``max_memory_allocated``; CPU profiler allocation trace), FLOPs
 counted by ``torch.utils.flop_counter`` and parameters.
 
@@ -189,11 +190,12 @@ def main(argv=None):
                                          inputs, args.device)
         flops = None if args.no_flops else measure.count_flops(steps[name])
         wall = measure.median(times[name]['wall'])
+        cpu = measure.median(times[name]['cpu'])
         trainable = sum(p.numel() for p in model.parameters()
                         if p.requires_grad)
-        results[name] = dict(wall=wall, peak=peak, flops=flops)
+        results[name] = dict(wall=wall, cpu=cpu, peak=peak, flops=flops)
         rows.append([
-            NAMES[name], f'{wall * 1000:.0f}',
+            NAMES[name], f'{wall * 1000:.0f}', f'{cpu * 1000:.0f}',
             f'{batch_size / wall:.1f}', f'{peak / 2**20:.0f}',
             '-' if flops is None else f'{flops / 1e9:.1f}',
             f'{trainable / 1e6:.1f} / {measure.count_parameters(model) / 1e6:.1f}'
@@ -201,6 +203,7 @@ def main(argv=None):
     rows.append([
         'ratio SiameseIM / MAE',
         report.ratio(results['siameseim']['wall'], results['mae']['wall']),
+        report.ratio(results['siameseim']['cpu'], results['mae']['cpu']),
         '', report.ratio(results['siameseim']['peak'],
                          results['mae']['peak']),
         '' if args.no_flops else report.ratio(results['siameseim']['flops'],
@@ -217,7 +220,8 @@ def main(argv=None):
             f'{args.warmup} warm-up + {args.repeats} timed steps each, '
             f'interleaved; load average {report.load_average()}',
             '', report.table([
-                'model', 'step ms (median)', 'images/s', 'peak MiB',
+                'model', 'step ms (median wall)', 'process CPU ms (median)',
+                'images/s (wall)', 'peak MiB',
                 'GFLOPs/step', 'params M (trainable / all)'
             ], rows), ''
         ]
