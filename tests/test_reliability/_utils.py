@@ -151,3 +151,19 @@ def train_in_process(cfg):
 
 def read_logs(work_dir):
     return '\n'.join(open(path).read() for path in log_files(work_dir))
+
+
+class kept_default_scope:
+    """Restore mmengine's default scope on exit (for module-scoped fixtures,
+    which the per-test ``restore_default_scope`` of conftest.py misses:
+    Runners and ``mmseg.apis.init_model`` set a default scope)."""
+
+    def __enter__(self):
+        from mmengine.registry import DefaultScope
+        self._saved = dict(DefaultScope._instance_dict)
+        return self
+
+    def __exit__(self, *exc):
+        from mmengine.registry import DefaultScope
+        DefaultScope._instance_dict.clear()
+        DefaultScope._instance_dict.update(self._saved)

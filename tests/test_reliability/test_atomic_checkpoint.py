@@ -23,8 +23,9 @@ from mmengine.fileio import LocalBackend
 from densesiam_mm.apis import build_runner
 from densesiam_mm.utils import load_checkpoint_file
 
-from ._utils import (REPO_ROOT, env, make_images, read_logs, tiny_cfg,
-                     train_cmd, train_in_process, write_tiny_config)
+from ._utils import (REPO_ROOT, env, kept_default_scope, make_images,
+                     read_logs, tiny_cfg, train_cmd, train_in_process,
+                     write_tiny_config)
 
 SLOW_WRITE = '''
 custom_imports = dict(
@@ -52,7 +53,8 @@ def trained(tmp_path_factory):
     tmp_path = tmp_path_factory.mktemp('trained')
     config = _config(tmp_path)
     work_dir = tmp_path / 'work'
-    train_in_process(tiny_cfg(config, work_dir))
+    with kept_default_scope():
+        train_in_process(tiny_cfg(config, work_dir))
     return config, work_dir
 
 

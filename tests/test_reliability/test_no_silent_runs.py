@@ -91,7 +91,8 @@ def test_auto_scale_lr_without_auto_scale_lr_in_config(tmp_path):
 # -- case 9: 16-bit label maps ----------------------------------------------
 def test_16bit_label_map_above_255_is_refused(tmp_path):
     from mmseg.registry import TRANSFORMS
-    load = TRANSFORMS.build(dict(type='LoadCheckedSegAnnotations'))
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        load = TRANSFORMS.build(dict(type='LoadCheckedSegAnnotations'))
     label = np.full((6, 8), 3, np.uint16)
     label[:, :2] = 259  # would become 3 (Road) after mmseg's uint8 cast
 
@@ -223,10 +224,11 @@ def test_transfer_benchmark_creates_its_folders(tmp_path):
 
 def test_unreadable_warning_is_logged_once_per_file(tmp_path):
     """Part of case 12: many skips of one bad file, one warning."""
-    from mmpretrain.registry import TRANSFORMS
     from mmengine.logging import MMLogger
-    load = TRANSFORMS.build(
-        dict(type='CheckedLoadImageFromFile', on_unreadable='skip'))
+    from mmpretrain.registry import TRANSFORMS
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        load = TRANSFORMS.build(
+            dict(type='CheckedLoadImageFromFile', on_unreadable='skip'))
     bad = tmp_path / 'bad.jpg'
     bad.write_bytes(b'not an image')
     good = make_images(tmp_path / 'good', num=1)

@@ -16,6 +16,7 @@ from mmengine.registry import DefaultScope
 from densesiam_mm.apis import init_unsup_segmentor
 
 from ..conftest import DEMO_DATA, REPO_ROOT, config_path
+from ._utils import kept_default_scope
 
 DEMO_CFG = config_path('densesiam',
                        'densesiam_resnet18_1xb8-coslr-60i_demo.py')
@@ -53,7 +54,8 @@ def pretrain_ckpt(tmp_path_factory):
 def seg_ckpt(tmp_path_factory):
     """A checkpoint of the DenseSiam-Seg model itself."""
     path = str(tmp_path_factory.mktemp('seg') / 'densesiam_seg.pth')
-    model = init_unsup_segmentor(SEG_CFG, None)
+    with kept_default_scope():
+        model = init_unsup_segmentor(SEG_CFG, None)
     torch.save(dict(state_dict=model.state_dict(), meta={}), path)
     return path
 
