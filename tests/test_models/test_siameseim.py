@@ -259,3 +259,17 @@ def test_autocast_runs_and_the_loss_stays_float32():
     assert torch.isfinite(losses['loss'])
     losses['loss'].backward()
     assert model.head.mask_token.grad is not None
+
+
+def test_bad_settings_are_named():
+    with pytest.raises(ValueError, match='target_momentum'):
+        build(target_momentum=1.5)
+    model = build()
+    views, samples = batch(2)
+    hub = MessageHub.get_current_instance()
+    saved = hub.runtime_info.pop('max_iters')
+    try:
+        with pytest.raises(RuntimeError, match='max_iters'):
+            model.loss(views, samples)
+    finally:
+        hub.update_info('max_iters', saved)

@@ -3,6 +3,7 @@ import math
 from typing import Dict, List, Optional, Union
 
 import torch
+from mmengine.logging import MessageHub
 from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.models.utils import CosineEMA
 from mmpretrain.registry import MODELS
@@ -58,6 +59,13 @@ class SiameseIM(BaseSelfSupervisor):
             pretrained=pretrained,
             data_preprocessor=data_preprocessor,
             init_cfg=init_cfg)
+        for name, value in (('target_momentum', target_momentum),
+                            ('target_end_momentum', target_end_momentum)):
+            if isinstance(value, bool) or not isinstance(
+                    value, (int, float)) or not 0 <= value <= 1:
+                raise ValueError(
+                    f'SiameseIM: `{name}` (EMA weight of the online '
+                    f'weights) must be in [0, 1], got {value!r}.')
         revert_sync_bn_if_not_distributed(self)
         self.target_net = CosineEMA(
             nn.Sequential(self.backbone, self.neck),
@@ -102,6 +110,12 @@ class SiameseIM(BaseSelfSupervisor):
         pred = self.head(online, mask, code)  # (B, L, D)
 
         # Target branch: EMA update first, then the whole view 2.
+        if MessageHub.get_current_instance().get_info('max_iters') is None:
+            raise RuntimeError(
+                'SiameseIM: the EMA momentum schedule needs the number of '
+                "training iterations, the message hub's `max_iters` (the "
+                'Runner sets it); outside a Runner call MessageHub.'
+                "get_current_instance().update_info('max_iters', N).")
         with torch.no_grad():
             self.target_net.update_parameters(
                 nn.Sequential(self.backbone, self.neck))
