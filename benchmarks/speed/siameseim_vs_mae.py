@@ -198,7 +198,8 @@ def main(argv=None):
             NAMES[name], f'{wall * 1000:.0f}', f'{cpu * 1000:.0f}',
             f'{batch_size / wall:.1f}', f'{peak / 2**20:.0f}',
             '-' if flops is None else f'{flops / 1e9:.1f}',
-            f'{trainable / 1e6:.1f} / {measure.count_parameters(model) / 1e6:.1f}'
+            f'{trainable / 1e6:.1f} / '
+            f'{measure.count_parameters(model) / 1e6:.1f}'
         ])
     rows.append([
         'ratio SiameseIM / MAE',

@@ -84,7 +84,8 @@ def test_code_matches_exact_geometry_for_random_boxes(flip1, flip2):
         w1 = boxes1[i, 2] - boxes1[i, 0]
         w2 = boxes2[i, 2] - boxes2[i, 0]
         r = np.arange(G)[:, None]
-        closed = G * (boxes2[i, 1] - boxes1[i, 1]) / h1 + h2 / h1 * (r + .5) - .5
+        closed = (G * (boxes2[i, 1] - boxes1[i, 1]) / h1 + h2 / h1 *
+                  (r + .5) - .5)
         np.testing.assert_allclose(rows[i].numpy(),
                                    np.broadcast_to(closed, (G, G)), atol=1e-4)
         expected = exact_code(exp_rows, exp_cols, 10 * math.log(h2 / h1),

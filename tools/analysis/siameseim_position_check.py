@@ -2,8 +2,7 @@
 """Does a SiameseIM predictor use the relative position code?
 
     python tools/analysis/siameseim_position_check.py CKPT \
-        [--config configs/siameseim/siameseim_vit-tiny-p8_1xb32-coslr-200i_camvid-64px.py] \
-        [--images DIR] [--num-images 96] [--batch-size 32] [--seed 0]
+        [--config CONFIG (default: the CPU demo config)] [--images DIR] [--num-images 96] [--batch-size 32] [--seed 0]
 
 Builds the model of ``--config``, loads ``CKPT`` (``random``: the config's
 initialisation, target = online), makes view pairs of real images with the

@@ -6,7 +6,7 @@
 #
 # The backbone reads the pre-training checkpoint directly (prefix
 # `backbone.`, the online encoder): pass it with
-#   --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/.../epoch_1600.pth
+#   --cfg-options model.backbone.init_cfg.checkpoint=CKPT
 # or convert the authors' release first (tools/model_converters/
 # siameseim_to_vit.py) and set prefix=None. Only the new `ln2` (norm after
 # global pooling) and the classifier are not in the checkpoint.

@@ -20,8 +20,9 @@ class SiameseIMHead(BaseModule):
 
     ``[cls, visible tokens + absolute code, Q queries]``, where each query is
     ``mask_token + Linear(relative code)`` of one view-2 patch
-    (:func:`~densesiam_mm.models.utils.relative_position_code`), runs ``num_layers``
-    token-BN transformer blocks over it and maps the ``Q`` query outputs by
+    (:func:`~densesiam_mm.models.utils.relative_position_code`), runs
+    ``num_layers`` token-BN transformer blocks over it and maps the ``Q``
+    query outputs by
     a last ``Linear(D -> D)``: the prediction of the view-2 tokens.
 
     :meth:`normalize_target` normalises the target tokens by a LayerNorm
