@@ -1,7 +1,8 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """Install densesiam_mm with its ``.mim`` extension.
 
-``densesiam_mm/.mim`` holds ``configs/``, ``tools/`` and ``model-index.yml``
+``densesiam_mm/.mim`` holds ``configs/``, ``tools/``, ``model-index.yml`` and
+the demo photos (``data/demo``)
 so that ``mim train densesiam_mm CONFIG`` and ``mim test densesiam_mm ...``
 find them, as for mmpretrain: symlinked in editable/develop installs, copied
 when building a wheel or sdist.
@@ -14,7 +15,7 @@ import sys
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
-MIM_FILES = ['configs', 'tools', 'model-index.yml', 'requirements']
+MIM_FILES = ['configs', 'tools', 'model-index.yml', 'requirements', 'data/demo']
 
 
 def readme() -> str:
@@ -52,12 +53,13 @@ def add_mim_extension() -> None:
         tar = osp.join(mim_path, name)
         if not osp.exists(src):
             continue
+        os.makedirs(osp.dirname(tar), exist_ok=True)
         if osp.islink(tar) or osp.isfile(tar):
             os.remove(tar)
         elif osp.isdir(tar):
             shutil.rmtree(tar)
         if mode == 'symlink':
-            os.symlink(osp.relpath(src, mim_path), tar)
+            os.symlink(osp.relpath(src, osp.dirname(tar)), tar)
         elif osp.isfile(src):
             shutil.copyfile(src, tar)
         else:
@@ -74,7 +76,9 @@ if __name__ == '__main__':
         long_description=readme(),
         long_description_content_type='text/markdown',
         keywords='self-supervised learning, dense representation, openmmlab',
-        packages=find_packages(exclude=('configs', 'tools', 'tests', 'docs')),
+        # Only densesiam_mm: `tests`/`benchmarks` as top-level packages in
+        # site-packages made mim resolve the wrong package for config names.
+        packages=find_packages(include=('densesiam_mm', 'densesiam_mm.*')),
         include_package_data=True,
         python_requires='>=3.8',
         license='Apache License 2.0',

@@ -168,6 +168,23 @@ if ! has "import importlib.metadata as m; m.version('densesiam_mm')"; then
   log "installing densesiam_mm (editable)"
   run_step densesiam_mm "${PIP[@]}" install --no-build-isolation --no-deps -e .
 fi
+# `mim train densesiam_mm CONFIG_NAME` looks for the configs under
+# <location of the distribution>/densesiam_mm/.mim, i.e. in site-packages;
+# an editable (PEP 660) install keeps the package in the repository and puts
+# only its metadata there. A link site-packages/densesiam_mm -> the source
+# package makes mim find them (what `setup.py develop` used to provide);
+# imports resolve to the same files either way.
+run_step mim-link "$PY" - "$REPO/densesiam_mm" <<'PY'
+import os, sys, sysconfig
+src, dst = sys.argv[1], os.path.join(sysconfig.get_paths()['purelib'], 'densesiam_mm')
+if os.path.islink(dst) and os.path.realpath(dst) != os.path.realpath(src):
+    os.remove(dst)  # a link to another checkout
+if not os.path.lexists(dst):
+    os.symlink(src, dst)
+    print(f'linked {dst} -> {src}')
+elif not os.path.islink(dst) and os.path.realpath(dst) != os.path.realpath(src):
+    print(f'{dst} is a regular install; leaving it')
+PY
 # 4. Every installed distribution at its locked version. Strict in CI
 #    (DENSESIAM_STRICT_LOCK=1: a new venv must match the lock exactly, so an
 #    unlocked transitive package fails here, not a week later); a warning in
