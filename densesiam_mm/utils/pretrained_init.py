@@ -10,16 +10,18 @@ backbone's ``conv1.weight``) and training goes on from random weights,
 exit code 0. :class:`CheckedPretrainedInit` replaces it under the same name
 (``Pretrained``, in mmengine's root ``WEIGHT_INITIALIZERS``, so every
 OpenMMLab scope uses it once ``densesiam_mm`` is imported) and requires
-the file to provide
+the file to provide, by name and shape,
 
-- every tensor of the module, or, for a module with a ``backbone`` (an
-  ``init_cfg`` on a whole model), every tensor of its backbone;
-- ``num_batches_tracked`` counters excepted.
+- at least ``min_loaded_ratio`` (default 90 %) of the tensors of the module,
+  or, for a module with a ``backbone`` (an ``init_cfg`` on a whole model),
+  of its backbone; ``num_batches_tracked`` counters excepted.
 
 Otherwise it raises ``ValueError`` naming the file, the numbers, and the
-``prefix`` that would match when there is one. ``allow_partial=True`` in
-the ``init_cfg`` keeps mmengine's permissive behaviour (with the counts in
-a warning).
+``prefix`` that would match when there is one. A few tensors the file lacks
+(a layer that fine-tuning adds, e.g. the ViT's ``ln2`` after global pooling
+in mmpretrain's MAE benchmark configs) are listed in a warning and keep their
+initialisation. ``allow_partial=True`` in the ``init_cfg`` keeps mmengine's
+permissive behaviour (with the counts in a warning).
 """
 import logging
 from collections import Counter
@@ -78,15 +80,22 @@ class CheckedPretrainedInit(PretrainedInit):
         map_location (str): Defaults to ``'cpu'``.
         allow_partial (bool): only warn when tensors are missing. Defaults
             to False.
+        min_loaded_ratio (float): the share of the required tensors the
+            file must provide; fewer is an error. Defaults to 0.9.
     """
 
     def __init__(self,
                  checkpoint,
                  prefix=None,
                  map_location='cpu',
-                 allow_partial: bool = False):
+                 allow_partial: bool = False,
+                 min_loaded_ratio: float = 0.9):
         super().__init__(checkpoint, prefix=prefix, map_location=map_location)
+        if not 0 < min_loaded_ratio <= 1:
+            raise ValueError('Pretrained init_cfg: `min_loaded_ratio` must be '
+                             f'in (0, 1], got {min_loaded_ratio!r}.')
         self.allow_partial = allow_partial
+        self.min_loaded_ratio = min_loaded_ratio
 
     def __call__(self, module):
         checkpoint = _load_checkpoint(self.checkpoint,
@@ -130,7 +139,9 @@ class CheckedPretrainedInit(PretrainedInit):
                 f'are not in the file (by name and shape): '
                 f'{_groups(missing)}, e.g. {", ".join(missing[:3])}; they '
                 f'would keep random weights.{hint}')
-            if not self.allow_partial:
+            enough = len(required) - len(missing) >= \
+                self.min_loaded_ratio * len(required)
+            if not self.allow_partial and not enough:
                 raise ValueError(message +
                                  ' (allow_partial=True accepts this.)')
             print_log(message, logger='current', level=logging.WARNING)

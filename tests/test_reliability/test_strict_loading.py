@@ -194,3 +194,25 @@ def test_extractor_names_an_unusable_output(small_ckpt, tmp_path):
     assert list(saved['state_dict']) == ['conv1.weight']
     assert len(saved['meta']['sha256']) == 64  # verified on every load
     assert not osp.exists(out + '.partial')
+
+
+def test_pretrained_init_accepts_a_few_new_layers(tmp_path):
+    """A layer that fine-tuning adds (ViT's ``ln2`` in mmpretrain's MAE
+    benchmark configs) keeps its init with a warning; a file that lacks more
+    than 10 % of the backbone is still an error."""
+    from mmpretrain.models import ResNet
+    from mmengine.registry import WEIGHT_INITIALIZERS
+    source = ResNet(depth=18).state_dict()
+    few = {k: v for k, v in source.items() if not k.startswith('layer4.1.bn2')}
+    many = {k: v for k, v in source.items() if not k.startswith('layer4')}
+    torch.save({'state_dict': few}, str(tmp_path / 'few.pth'))
+    torch.save({'state_dict': many}, str(tmp_path / 'many.pth'))
+    model = ResNet(depth=18)
+    WEIGHT_INITIALIZERS.build(
+        dict(type='Pretrained', checkpoint=str(tmp_path / 'few.pth')))(model)
+    assert torch.equal(model.conv1.weight, source['conv1.weight'])
+    with pytest.raises(ValueError, match=r'many\.pth: \d+ of the \d+ tensors '
+                       r'of ResNet are not in the file'):
+        WEIGHT_INITIALIZERS.build(
+            dict(type='Pretrained',
+                 checkpoint=str(tmp_path / 'many.pth')))(ResNet(depth=18))

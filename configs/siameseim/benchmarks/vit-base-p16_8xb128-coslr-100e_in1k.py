@@ -17,13 +17,12 @@ custom_imports = dict(imports=['densesiam_mm'], allow_failed_imports=False)
 checkpoint = 'work_dirs/siameseim_vit-base-p16_32xb128-amp-coslr-1600e_in1k/epoch_1600.pth'  # noqa: E501
 model = dict(
     backbone=dict(
-        # allow_partial: `ln2`, the norm after global pooling, is new by
-        # design (not in any pre-training checkpoint); every other tensor of
-        # the encoder must come from the file.
+        # `ln2`, the norm after global pooling, is new by design (not in any
+        # pre-training checkpoint): the checked Pretrained init lists it in a
+        # warning; every other tensor of the encoder comes from the file.
         init_cfg=dict(
             type='Pretrained',
             checkpoint=checkpoint,
-            prefix='backbone.',
-            allow_partial=True)))
+            prefix='backbone.')))
 
 optim_wrapper = dict(optimizer=dict(lr=2.5e-4 * 1024 / 256))

@@ -13,11 +13,10 @@ model = dict(
     backbone=dict(
         out_type='avg_featmap',
         final_norm=False,
-        # allow_partial: `ln2`, the norm after global pooling, is new by
-        # design (not in any pre-training checkpoint); every other tensor of
-        # the encoder must come from the file.
+        # `ln2`, the norm after global pooling, is new by design (not in any
+        # pre-training checkpoint): the checked Pretrained init lists it in a
+        # warning; every other tensor of the encoder comes from the file.
         init_cfg=dict(
             type='Pretrained',
             checkpoint=checkpoint,
-            prefix='backbone.',
-            allow_partial=True)))
+            prefix='backbone.')))
