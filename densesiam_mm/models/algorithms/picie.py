@@ -207,7 +207,6 @@ class PiCIE(BaseUnsupSegmentor):
         return torch.einsum('bc...,kc->bk...', feats.detach(),
                             self.centroids[view]).argmax(dim=1)
 
-    _pseudo_labels = assign_labels  # earlier name
 
     def _lookup_labels(self, data_samples, size) -> List[torch.Tensor]:
         """``[(B, h, w)] * 2`` stored labels of the batch's images."""
