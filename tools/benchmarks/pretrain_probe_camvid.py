@@ -5,7 +5,7 @@ fine-tune, tabulate.
     OMP_NUM_THREADS=1 nice -n 10 python tools/benchmarks/pretrain_probe_camvid.py \\
         [--work-dir work_dirs/pretrain_probe_camvid] [--iters N] \\
         [--probe-seeds 0 1 2] [--finetune-seeds 0 1 2] \\
-        [--phases pretrain probe finetune] [--methods ...] \\
+        [--phases pretrain probe finetune] [--methods ...] [--pretrain-seed S] \\
         [--table docs/dense_probe.md]
 
 1. **Pre-train** a ResNet-18 on the 367 CamVid train frames (labels unused)
@@ -93,7 +93,7 @@ def _children_cpu():
     return usage.ru_utime + usage.ru_stime
 
 
-def pretrain(name, work_dir, iters):
+def pretrain(name, work_dir, iters, seed=None):
     """Checkpoint of ``name`` after ``iters`` iterations and its wall time.
 
     Resumes from the last checkpoint of an interrupted run; the wall time of
@@ -115,12 +115,16 @@ def pretrain(name, work_dir, iters):
            out_dir]
     if osp.isfile(osp.join(out_dir, 'last_checkpoint')):
         cmd.append('--resume')
+    options = []
     if iters != config_iters(name):
-        cmd += [
-            '--cfg-options', f'train_cfg.max_iters={iters}',
-            f'param_scheduler.0.T_max={iters}',
+        options += [
+            f'train_cfg.max_iters={iters}', f'param_scheduler.0.T_max={iters}',
             f'param_scheduler.0.end={iters}'
         ]
+    if seed is not None:  # another pre-training seed (default: the config's)
+        options.append(f'randomness.seed={seed}')
+    if options:
+        cmd += ['--cfg-options', *options]
     print(f'{name}: pre-training {iters} iterations '
           f'({"resumed" if "--resume" in cmd else "new"})', flush=True)
     seconds, cpu_seconds = run(cmd, out_dir + '.log', append=True)
@@ -247,9 +251,15 @@ def parse_args(argv=None):
     parser.add_argument(
         '--methods',
         nargs='+',
-        choices=[slug(name) for name in PRETRAIN_CONFIGS],
-        default=[slug(name) for name in PRETRAIN_CONFIGS],
-        help='pre-training methods (random init is always a row)')
+        choices=[slug(name) for name in PRETRAIN_CONFIGS] + ['random'],
+        default=[slug(name) for name in PRETRAIN_CONFIGS] + ['random'],
+        help='rows: pre-training methods and the random initialisation')
+    parser.add_argument(
+        '--pretrain-seed',
+        type=int,
+        default=None,
+        help='pre-training seed (default: the configs\' seed, 0); use a '
+        'separate --work-dir per seed')
     parser.add_argument(
         '--table',
         default=osp.join(REPO_ROOT, 'docs', 'dense_probe.md'),
@@ -265,13 +275,13 @@ def main(argv=None):
     # the main comparison first, the ablation last: an interrupted run
     # has the DenseSiam / SimSiam / random rows soonest
     order = ['DenseSiam', 'SimSiam', RANDOM_INIT, 'DenseSiam (λ2 = 0)']
-    order = [n for n in order if slug(n) in args.methods + ['random']]
+    order = [n for n in order if slug(n) in args.methods]
     rows = {}
     for name in order:
         row = rows[name] = dict(checkpoint=None)
         if name != RANDOM_INIT:
             row['checkpoint'], row['pretrain_time'] = pretrain(
-                name, work_dir, iters)
+                name, work_dir, iters, args.pretrain_seed)
         if 'probe' in args.phases:
             row['probe'] = probe(name, row['checkpoint'], args.probe_seeds,
                                  work_dir)
