@@ -8,12 +8,14 @@
 # | setting        | value                                                  |
 # | -------------- | ------------------------------------------------------ |
 # | encoder        | ResNet-18 + simplified FPN (same as DenseSiam-Seg)     |
-# | clustering     | k-means, K = 27 per view, before every epoch, on every |
-# |                | pixel of every image (view 2 sampled at view 1's       |
-# |                | cells), BN with running statistics (the authors' code) |
+# | clustering     | k-means, K = 27 per view, before every epoch, on 256   |
+# |                | pixels of every image and view (the authors: every     |
+# |                | pixel by mini-batch k-means; all 80 x 80 x 2 x 49k     |
+# |                | features would need ~320 GB here), view 2 sampled at   |
+# |                | view 1's cells, BN with running statistics             |
 # | labels         | nearest centroid of every pixel, assigned once per     |
-# |                | epoch (views fixed per image), not from the training   |
-# |                | forward pass                                           |
+# |                | epoch in a second pass (views fixed per image), not    |
+# |                | from the training forward pass                         |
 # | classifiers    | 1x1 convs = the centroids, frozen                      |
 # | losses         | (within-view CE + cross-view CE) / 2 on the full       |
 # |                | aligned maps; class k of view v weighs n_vk / n_v (the |
@@ -53,7 +55,7 @@ custom_hooks = [
     dict(
         type='KMeansClusteringHook',
         interval=1,
-        points_per_image=None,
+        points_per_image=256,  # clustering; labels: every pixel
         num_iters=20,
         bn_mode='eval',
         assign_labels=True)

@@ -496,3 +496,40 @@ def test_simplified_fpn_init_is_caffe2_xavier_fill():
     assert weight.abs().max() <= bound
     assert weight.abs().max() > 0.95 * bound
     assert fpn.laterals[0].bias.abs().max() == 0
+
+
+def test_picie_label_pass_labels_every_pixel_like_the_first_pass():
+    """With sampled clustering pixels (large data sets), the second pass
+    labels every pixel exactly as the every-pixel first pass would."""
+    from types import SimpleNamespace
+
+    from mmengine.logging import MMLogger
+
+    from densesiam_mm.engine.hooks import KMeansClusteringHook
+    model = build(PICIE_OFFICIAL_CAMVID).eval()
+    gen = torch.Generator().manual_seed(0)
+    loader = []
+    for batch in range(2):
+        samples = []
+        for i in range(2):
+            sample = SegDataSample(metainfo=dict(sample_idx=2 * batch + i))
+            sample.set_field(torch.tensor([[8., 4., 40., 36.],
+                                           [0., 0., 64., 64.]]), 'view_boxes')
+            sample.set_field(torch.tensor([i == 0, False]), 'view_flips')
+            samples.append(sample)
+        views = [[torch.randint(0, 255, (3, 64, 64), generator=gen,
+                                dtype=torch.uint8) for _ in range(2)]
+                 for _ in range(2)]
+        loader.append(dict(inputs=views, data_samples=samples))
+    runner = SimpleNamespace(model=model, train_dataloader=loader, epoch=0,
+                             iter=0, logger=MMLogger.get_current_instance(),
+                             optim_wrapper=None)
+    KMeansClusteringHook(points_per_image=16, assign_labels=True).cluster(
+        runner)
+    assert sorted(model.stored_labels) == [0, 1, 2, 3]
+    full = KMeansClusteringHook(points_per_image=None, assign_labels=True)
+    _, batches = full.collect_features(model, loader, gen)
+    labels, weights = full.label_pixels(model.centroids, batches, 11)
+    for idx, label in labels.items():
+        assert torch.equal(model.stored_labels[idx], label)
+    torch.testing.assert_close(model.epoch_class_weights, weights)

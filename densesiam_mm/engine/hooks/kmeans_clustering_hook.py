@@ -85,7 +85,9 @@ class KMeansClusteringHook(Hook):
     ``model.set_pseudo_labels`` (by ``sample_idx``), the per-view cluster
     sizes ``n_vk / n_v`` to ``model.set_class_weights``. PiCIE's code does
     this in a second pass over the data; with the features of every pixel
-    kept, the first pass has them already.
+    kept (``points_per_image=None``) the first pass has them already, else
+    (large data sets: the features of every pixel do not fit in memory)
+    :meth:`label_pass` runs that second pass.
 
     ``bn_mode``: the model's mode while extracting (``'eval'``: running
     statistics, the authors' code; ``'train'``: batch statistics, which
@@ -134,9 +136,6 @@ class KMeansClusteringHook(Hook):
         if bn_mode not in self.bn_modes:
             raise ValueError(f'KMeansClusteringHook: unknown `bn_mode` '
                              f'{bn_mode!r}; choose one of {self.bn_modes}.')
-        if assign_labels and points_per_image is not None:
-            raise ValueError('KMeansClusteringHook: `assign_labels=True` '
-                             'labels every pixel; set `points_per_image=None`.')
         self.interval = interval
         self.by_epoch = by_epoch
         self.max_batches = max_batches
@@ -211,7 +210,29 @@ class KMeansClusteringHook(Hook):
         return [torch.cat(store) for store in per_view], batches
 
     @torch.no_grad()
-    def label_pixels(self, centroids, batches, num_clusters):
+    def label_pass(self, model, dataloader, num_clusters):
+        """Second pass: nearest-centroid labels of every pixel of every
+        image (the same views with ``NestedCropViews(replay_seed=...)``) and
+        the per-view cluster-size weights ``(2, K)``."""
+        labels, counts = {}, torch.zeros(2, num_clusters)
+        for index, data in enumerate(dataloader):
+            if self.max_batches is not None and index >= self.max_batches:
+                break
+            data = model.data_preprocessor(data, True)
+            feats, _ = self._view_features(model, data)
+            flat = [f.flatten(2).transpose(1, 2) for f in feats]
+            indices = [
+                int(s.metainfo['sample_idx']) for s in data['data_samples']
+            ]
+            batch_labels, batch_counts = self.label_pixels(
+                model.centroids, [(indices, flat, feats[0].shape[2:])],
+                num_clusters, normalize=False)
+            labels.update(batch_labels)
+            counts += batch_counts
+        return labels, counts / counts.sum(dim=1, keepdim=True).clamp(min=1)
+
+    @torch.no_grad()
+    def label_pixels(self, centroids, batches, num_clusters, normalize=True):
         """Nearest-centroid labels of every kept pixel and the per-view
         cluster-size weights ``(2, K)``."""
         labels, counts = {}, torch.zeros(2, num_clusters)
@@ -224,6 +245,8 @@ class KMeansClusteringHook(Hook):
                 per_view.append(assign.view(-1, height, width))
             stacked = torch.stack(per_view, dim=1).to(torch.uint8).cpu()
             labels.update(zip(indices, stacked))
+        if not normalize:
+            return labels, counts
         return labels, counts / counts.sum(dim=1, keepdim=True).clamp(min=1)
 
     def cluster(self, runner) -> None:
@@ -250,9 +273,13 @@ class KMeansClusteringHook(Hook):
             ])
         broadcast(centroids, 0)
         model.set_centroids(centroids)
-        if self.assign_labels:
+        if self.assign_labels and self.points_per_image is None:
             labels, weights = self.label_pixels(model.centroids, batches,
                                                 model.num_clusters)
+        elif self.assign_labels:
+            labels, weights = self.label_pass(model, runner.train_dataloader,
+                                              model.num_clusters)
+        if self.assign_labels:
             model.set_pseudo_labels(labels)
             model.set_class_weights(weights)
         if self.reset_optimizer_state and hasattr(model, 'classifiers'):
