@@ -15,9 +15,10 @@ For PiCIE two more figures are recorded: the part of the epoch spent in
 pass over the same frames (data loading + eval-mode features of view 1, no
 gradient). PiCIE as published runs four such passes before every epoch
 (k-means on view 1, on view 2, then the label assignment of each view,
-written to files); this package's PiCIE runs one pass for both views on
-sampled pixels and assigns labels online. ``run.py`` composes the published
-per-epoch work from these measured parts.
+written to files). The CamVid PiCIE config now follows that recipe (every
+pixel clustered, labels fixed for the epoch); ``picie-online_*`` keeps the
+earlier single-pass variant with online labels. ``run.py`` composes the
+published per-epoch work from these measured parts.
 """
 import copy
 import logging
