@@ -33,3 +33,20 @@ def restore_default_scope():
     yield
     DefaultScope._instance_dict.clear()
     DefaultScope._instance_dict.update(saved)
+
+
+def _subclasses(cls):
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _subclasses(sub)
+
+
+@pytest.fixture(autouse=True)
+def drop_visualizers():
+    """A Runner reuses a visualizer of the same name made by an earlier test
+    (mmengine's ManagerMixin keeps one instance per name), with that test's
+    deleted temporary save_dir: drop them after every test."""
+    yield
+    from mmengine.visualization import Visualizer
+    for cls in (Visualizer, *_subclasses(Visualizer)):
+        cls._instance_dict.clear()
