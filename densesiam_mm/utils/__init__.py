@@ -1,9 +1,10 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 from .atomic_io import (remove_partial_files, save_text_atomically,
                         torch_save_atomically, write_atomically)
-from .checkpoint import (add_checksum, load_checkpoint_file,
-                         patch_checkpoint_loading, tensor_checksum,
-                         verify_checksum)
+from .checkpoint import (CheckpointFileError, add_checksum,
+                         load_checkpoint_file, looks_like_torch_file,
+                         patch_checkpoint_loading, read_model_weights,
+                         tensor_checksum, verify_checksum)
 from .cpu_distributed import (CPUDistributedDataParallel,
                               revert_sync_bn_on_cpu, setup_cpu_distributed)
 from .demo_data import demo_data_root
@@ -20,7 +21,8 @@ __all__ = [
     'revert_sync_bn_if_not_distributed', 'check_checkpoint_matches',
     'check_dataset_files', 'UnknownRegistryNameError', 'registry_hints',
     'CPUDistributedDataParallel', 'revert_sync_bn_on_cpu',
-    'setup_cpu_distributed', 'add_checksum', 'tensor_checksum',
+    'setup_cpu_distributed', 'add_checksum', 'CheckpointFileError',
+    'looks_like_torch_file', 'read_model_weights', 'tensor_checksum',
     'verify_checksum', 'write_atomically', 'save_text_atomically',
     'torch_save_atomically', 'remove_partial_files', 'demo_data_root',
     'check_train_batches', 'guard_batch_norm',

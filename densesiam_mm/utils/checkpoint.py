@@ -34,6 +34,8 @@ import os
 import os.path as osp
 import pickle
 import warnings
+import zipfile
+from collections import OrderedDict
 
 import numpy as np
 import torch
@@ -134,6 +136,63 @@ def load_checkpoint_file(filename: str, map_location=None):
     checkpoint = _load(filename, map_location)
     verify_checksum(checkpoint, filename)
     return checkpoint
+
+
+class CheckpointFileError(ValueError):
+    """A file that cannot give a model its weights; the message names the
+    file and what is wrong with it."""
+
+
+def looks_like_torch_file(filename: str) -> bool:
+    """Whether ``filename`` is a ``torch.save`` zip archive or a pickle."""
+    if zipfile.is_zipfile(filename):
+        return True
+    with open(filename, 'rb') as f:
+        return f.read(1) == b'\x80'  # a pickle (protocol >= 2)
+
+
+def read_model_weights(filename: str, error=CheckpointFileError) -> dict:
+    """The model tensors of a checkpoint file, for the tools that read
+    weights a user hands them (backbone extraction, converters, probes).
+
+    Accepts an mmengine checkpoint (``state_dict``), a checkpoint with a
+    ``model`` entry (e.g. the SiameseIM authors' release), or a bare state
+    dict (torchvision); a DDP ``module.`` prefix is removed and non-tensor
+    entries are dropped. The checksum, when the file has one, is verified.
+
+    Args:
+        filename (str): the file.
+        error (type): the ``ValueError`` subclass to raise.
+
+    Raises:
+        error: naming the file: it does not exist, is not a torch file, is
+            unreadable, holds no dict, or holds no tensors.
+    """
+    if not osp.isfile(filename):
+        raise error(f'checkpoint file {filename} does not exist.')
+    if not looks_like_torch_file(filename):
+        raise error(f'{filename} is not a torch checkpoint (neither a '
+                    'torch.save zip archive nor a pickle).')
+    try:
+        checkpoint = load_checkpoint_file(filename, map_location='cpu')
+    except Exception as err:  # torch raises many types for broken files
+        raise error(
+            f'{filename} is not a readable torch checkpoint: {err}') from err
+    if not isinstance(checkpoint, dict):
+        raise error(f'{filename} is not a model checkpoint: it holds a '
+                    f'{type(checkpoint).__name__}, not a dict of weights.')
+    weights = checkpoint
+    for key in ('state_dict', 'model'):
+        if isinstance(checkpoint.get(key), dict):
+            weights = checkpoint[key]
+            break
+    weights = OrderedDict(
+        (k[len('module.'):] if k.startswith('module.') else k, v)
+        for k, v in weights.items() if torch.is_tensor(v))
+    if not weights:
+        raise error(f'{filename} has no model weights: no tensors in it '
+                    f'(top-level keys: {sorted(map(str, checkpoint))[:8]}).')
+    return weights
 
 
 def _load(filename: str, map_location=None):

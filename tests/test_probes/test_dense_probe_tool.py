@@ -88,8 +88,8 @@ def test_bad_checkpoints_get_errors_naming_the_file(tmp_path, r18_weights):
     missing = tmp_path / 'missing.pth'
 
     cases = [
-        (not_torch, 'is not a torch file'),
-        (no_backbone, 'has no backbone weights'),
+        (not_torch, 'is not a torch checkpoint'),
+        (no_backbone, 'has no model weights'),
         (other_model, 'has no backbone weights'),
         (wrong_arch, 'holds another architecture.*shapes differ'),
         (deep_stem, 'holds another architecture.*missing'),

@@ -30,12 +30,11 @@ import argparse
 import os
 import os.path as osp
 import sys
-import zipfile
 from collections import OrderedDict
 
 import torch
 
-from densesiam_mm.utils import (add_checksum, load_checkpoint_file,
+from densesiam_mm.utils import (add_checksum, read_model_weights,
                                 torch_save_atomically)
 from densesiam_mm.version import __version__
 
@@ -53,42 +52,13 @@ class CheckpointError(ValueError):
     """The input file cannot give backbone weights."""
 
 
-def _looks_like_torch_file(filename: str) -> bool:
-    """A torch.save zip archive, or a legacy pickle (protocol >= 2)."""
-    if zipfile.is_zipfile(filename):
-        return True
-    with open(filename, 'rb') as f:
-        return f.read(1) == b'\x80'
-
-
 def load_state_dict(filename: str) -> dict:
     """Load ``filename`` and return its model state dict.
 
     Accepts an mmengine checkpoint (``state_dict`` entry) or a bare state
     dict. Raises :class:`CheckpointError` naming the file otherwise.
     """
-    if not osp.isfile(filename):
-        raise CheckpointError(f'checkpoint file {filename} does not exist.')
-    if not _looks_like_torch_file(filename):
-        raise CheckpointError(
-            f'{filename} is not a torch checkpoint (neither a torch.save '
-            'zip archive nor a pickle).')
-    try:
-        checkpoint = load_checkpoint_file(filename, map_location='cpu')
-    except Exception as err:  # torch raises many types for bad files
-        raise CheckpointError(
-            f'{filename} is not a readable torch checkpoint: {err}') from err
-    if not isinstance(checkpoint, dict):
-        raise CheckpointError(
-            f'{filename} is not a model checkpoint: it holds a '
-            f'{type(checkpoint).__name__}, not a dict of weights.')
-    state_dict = checkpoint.get('state_dict', checkpoint)
-    if not isinstance(state_dict, dict) or not any(
-            torch.is_tensor(v) for v in state_dict.values()):
-        raise CheckpointError(
-            f'{filename} is not a model checkpoint: no tensors in its '
-            f'"state_dict" (top-level keys: {sorted(checkpoint)[:8]}).')
-    return state_dict
+    return read_model_weights(filename, error=CheckpointError)
 
 
 def extract_backbone(state_dict: dict,

@@ -44,7 +44,7 @@ if __package__ in (None, ''):
 from extract_backbone_weights import (CheckpointError,  # noqa: E402
                                       extract_backbone)
 
-from densesiam_mm.utils import load_checkpoint_file  # noqa: E402
+from densesiam_mm.utils import read_model_weights  # noqa: E402
 from densesiam_mm.version import __version__  # noqa: E402
 
 OFFICIAL_DROP = ('mm_', 'decoder_', 'projector_decoder_blocks.',
@@ -71,24 +71,7 @@ MMSEG_VIT = {
 def load_state_dict(filename: str) -> dict:
     """Model weights of ``filename`` (mmengine ``state_dict``, the authors'
     ``model`` entry, or a bare state dict)."""
-    if not osp.isfile(filename):
-        raise CheckpointError(f'checkpoint file {filename} does not exist.')
-    try:
-        checkpoint = load_checkpoint_file(filename, map_location='cpu')
-    except Exception as err:  # torch raises many types for bad files
-        raise CheckpointError(
-            f'{filename} is not a readable torch checkpoint: {err}') from err
-    if not isinstance(checkpoint, dict):
-        raise CheckpointError(f'{filename} holds a '
-                              f'{type(checkpoint).__name__}, not weights.')
-    for key in ('state_dict', 'model'):
-        if isinstance(checkpoint.get(key), dict):
-            checkpoint = checkpoint[key]
-            break
-    return {
-        (k[len('module.'):] if k.startswith('module.') else k): v
-        for k, v in checkpoint.items() if torch.is_tensor(v)
-    }
+    return read_model_weights(filename, error=CheckpointError)
 
 
 def detect_source(state_dict: dict, filename: str = 'checkpoint') -> str:

@@ -1,13 +1,11 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """Backbone weights from any checkpoint a user may hold."""
-import os.path as osp
-import zipfile
 from collections import OrderedDict
 from typing import Dict
 
 import torch
 
-from ...utils import load_checkpoint_file
+from ...utils import read_model_weights
 
 #: classifier keys of plain (torchvision-style) state dicts, not backbone
 _HEAD_PREFIXES = ('fc.', 'head.', 'classifier.')
@@ -18,44 +16,10 @@ class BackboneCheckpointError(ValueError):
     message names the file and what is wrong with it."""
 
 
-def _looks_like_torch_file(filename: str) -> bool:
-    if zipfile.is_zipfile(filename):
-        return True
-    with open(filename, 'rb') as f:
-        return f.read(1) == b'\x80'  # a pickle (protocol >= 2)
-
-
 def read_state_dict(filename: str) -> Dict[str, torch.Tensor]:
     """The tensors of a checkpoint: an mmengine file (``state_dict``), a
     torchvision / plain state dict, or a ``{'model': ...}`` file."""
-    if not osp.isfile(filename):
-        raise BackboneCheckpointError(
-            f'checkpoint {filename} does not exist.')
-    if not _looks_like_torch_file(filename):
-        raise BackboneCheckpointError(
-            f'{filename} is not a torch file (neither a torch.save zip '
-            'archive nor a pickle).')
-    try:
-        checkpoint = load_checkpoint_file(filename, map_location='cpu')
-    except Exception as err:  # torch raises many types for broken files
-        raise BackboneCheckpointError(
-            f'{filename} is not a readable torch file: {err}') from err
-    if not isinstance(checkpoint, dict):
-        raise BackboneCheckpointError(
-            f'{filename} holds a {type(checkpoint).__name__}, not a dict '
-            'of weights.')
-    for key in ('state_dict', 'model'):
-        if isinstance(checkpoint.get(key), dict):
-            checkpoint = checkpoint[key]
-            break
-    state_dict = OrderedDict(
-        (k[len('module.'):] if k.startswith('module.') else k, v)
-        for k, v in checkpoint.items() if torch.is_tensor(v))
-    if not state_dict:
-        raise BackboneCheckpointError(
-            f'{filename} has no backbone weights: it holds no tensors '
-            f'(top-level keys: {sorted(map(str, checkpoint))[:8]}).')
-    return state_dict
+    return read_model_weights(filename, error=BackboneCheckpointError)
 
 
 def backbone_state_dict(state_dict: Dict[str, torch.Tensor],
