@@ -282,14 +282,8 @@ def _stack_field(data_samples, key: str, dtype: torch.dtype) -> Tensor:
         np.stack([np.asarray(value) for value in values])).to(dtype)
 
 
-def view_geometry_from_samples(data_samples, device: torch.device):
-    """``(B, V, 4)`` boxes and ``(B, V)`` flips of packed data samples.
-
-    Each data sample carries ``view_boxes`` ``(V, 4)`` and ``view_flips``
-    ``(V,)`` written by ``MultiViewWithGeometry`` / ``NestedCropViews`` (as
-    data fields or metainfo). The small per-image arrays are stacked on the
-    host and moved to ``device`` in one non-blocking copy.
-    """
+def _host_view_geometry(data_samples):
+    """``(B, V, 4)`` boxes and ``(B, V)`` flips, stacked on the host."""
     try:
         boxes = _stack_field(data_samples, 'view_boxes', torch.float32)
         flips = _stack_field(data_samples, 'view_flips', torch.bool)
@@ -299,6 +293,18 @@ def view_geometry_from_samples(data_samples, device: torch.device):
             'with MultiViewWithGeometry and pack them with '
             "PackInputs(algorithm_keys=['view_boxes', 'view_flips']).") \
             from err
+    return boxes, flips
+
+
+def view_geometry_from_samples(data_samples, device: torch.device):
+    """``(B, V, 4)`` boxes and ``(B, V)`` flips of packed data samples.
+
+    Each data sample carries ``view_boxes`` ``(V, 4)`` and ``view_flips``
+    ``(V,)`` written by ``MultiViewWithGeometry`` / ``NestedCropViews`` (as
+    data fields or metainfo). The small per-image arrays are stacked on the
+    host and moved to ``device`` in one non-blocking copy.
+    """
+    boxes, flips = _host_view_geometry(data_samples)
     return (boxes.to(device, non_blocking=True),
             flips.to(device, non_blocking=True))
 
@@ -309,23 +315,28 @@ def dense_correspondence_from_samples(data_samples, feat_size: Sequence[int],
     """Dense correspondence (every cell of view 1) from packed samples.
 
     Raises:
-        ValueError: when no feature cell of view 1 falls inside view 2 in
-            any image of the batch: the views of the train pipeline cannot
-            overlap, so the dense losses have nothing to compare.
+        ValueError: when view 1 and view 2 do not overlap in any image of
+            the batch: the views of the train pipeline cannot overlap, so
+            the dense losses have nothing to compare. The check runs on the
+            host copies of the boxes (no device synchronisation per step);
+            cells outside view 2 are masked by ``point_valid``.
     """
-    boxes, flips = view_geometry_from_samples(data_samples, device)
     first, second = views
-    corr = dense_correspondence(boxes[:, first], flips[:, first],
-                                boxes[:, second], flips[:, second],
-                                feat_size)
-    if not bool(corr.valid.any()):
+    host_boxes, host_flips = _host_view_geometry(data_samples)
+    _, overlap = intersection_boxes(host_boxes[:, first],
+                                    host_boxes[:, second])
+    if not bool(overlap.any()):
         raise ValueError(
-            "correspondence='dense': no feature cell of view 1 lies inside "
-            'view 2 in any image of the batch (view_boxes '
-            f'{boxes[:, [first, second]].tolist()}); the train pipeline '
+            "correspondence='dense': view 1 and view 2 do not overlap in any "
+            'image of the batch (view_boxes '
+            f'{host_boxes[:, [first, second]].tolist()}); the train pipeline '
             'makes views that cannot overlap. Use nested views '
             "(NestedCropViews) or correspondence='grid'.")
-    return corr
+    boxes = host_boxes.to(device, non_blocking=True)
+    flips = host_flips.to(device, non_blocking=True)
+    return dense_correspondence(boxes[:, first], flips[:, first],
+                                boxes[:, second], flips[:, second],
+                                feat_size)
 
 
 def correspondence_from_samples(data_samples, grid_size: int,
