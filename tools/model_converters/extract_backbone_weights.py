@@ -34,18 +34,11 @@ from collections import OrderedDict
 
 import torch
 
+from densesiam_mm.models.probes.backbone_weights import \
+    resnet_depth as backbone_resnet_depth
 from densesiam_mm.utils import (add_checksum, read_model_weights,
                                 torch_save_atomically)
 from densesiam_mm.version import __version__
-
-# blocks per stage -> (depth, block); same table as torchvision / mmpretrain
-RESNET_ARCHS = {
-    (2, 2, 2, 2, 'basic'): 18,
-    (3, 4, 6, 3, 'basic'): 34,
-    (3, 4, 6, 3, 'bottleneck'): 50,
-    (3, 4, 23, 3, 'bottleneck'): 101,
-    (3, 8, 36, 3, 'bottleneck'): 152,
-}
 
 
 class CheckpointError(ValueError):
@@ -91,21 +84,11 @@ def extract_backbone(state_dict: dict,
 
 
 def resnet_depth(backbone: dict):
-    """Depth of a torchvision-layout ResNet state dict, or None."""
-    blocks = []
-    for stage in range(1, 5):
-        ids = {
-            int(key.split('.')[1])
-            for key in backbone if key.startswith(f'layer{stage}.')
-        }
-        if not ids or ids != set(range(len(ids))):
-            return None
-        blocks.append(len(ids))
-    block = 'bottleneck' if 'layer1.0.conv3.weight' in backbone else 'basic'
-    depth = RESNET_ARCHS.get((*blocks, block))
-    if depth is None or 'conv1.weight' not in backbone:
+    """Depth of a torchvision-layout ResNet state dict (with its stem
+    ``conv1``), or None."""
+    if 'conv1.weight' not in backbone:
         return None
-    return depth
+    return backbone_resnet_depth(backbone)
 
 
 def torchvision_keys(depth: int) -> set:
