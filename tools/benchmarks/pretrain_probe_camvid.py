@@ -33,10 +33,7 @@ import json
 import math
 import os
 import os.path as osp
-import resource
-import subprocess
 import sys
-import time
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
@@ -72,25 +69,9 @@ def slug(name: str) -> str:
 
 
 def run(cmd, log_file, append=False):
-    """Run ``cmd`` in the repo root, output to ``log_file``; fail loudly.
-    Returns the wall time and the CPU time (user + system of the child) in
-    seconds; on a shared machine the CPU time is the comparable cost."""
-    start = time.time()
-    cpu_start = _children_cpu()
-    with open(log_file, 'a' if append else 'w') as f:
-        proc = subprocess.run(
-            cmd, cwd=REPO_ROOT, stdout=f, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        with open(log_file) as f:
-            tail = f.read()[-3000:]
-        sys.exit(f'failed ({proc.returncode}): {" ".join(cmd)}\n'
-                 f'see {log_file}:\n{tail}')
-    return time.time() - start, _children_cpu() - cpu_start
-
-
-def _children_cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    """``transfer_camvid.run``: ``cmd`` in the repo root, logged, its wall
+    and CPU seconds."""
+    return _load_transfer_camvid().run(cmd, log_file, append=append)
 
 
 def pretrain(name, work_dir, iters, seed=None):

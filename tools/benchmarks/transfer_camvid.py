@@ -25,6 +25,7 @@ import json
 import math
 import os
 import os.path as osp
+import resource
 import subprocess
 import sys
 import time
@@ -39,11 +40,15 @@ FINETUNE_CONFIG = ('configs/benchmarks/mmsegmentation/camvid/'
                    'fcn_resnet18-d16_1xb4-40i_camvid-128x128.py')
 
 
-def run(cmd, log_file):
-    """Run ``cmd`` in the repo root, output to ``log_file``; fail loudly."""
+def run(cmd, log_file, append=False):
+    """Run ``cmd`` in the repo root, output to ``log_file``; fail loudly.
+
+    Returns the wall time and the CPU time (user + system of the child) in
+    seconds; on a shared machine the CPU time is the comparable cost."""
     start = time.time()
+    cpu_start = _children_cpu()
     os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
-    with open(log_file, 'w') as f:
+    with open(log_file, 'a' if append else 'w') as f:
         proc = subprocess.run(
             cmd, cwd=REPO_ROOT, stdout=f, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
@@ -51,7 +56,12 @@ def run(cmd, log_file):
             tail = f.read()[-3000:]
         sys.exit(f'failed ({proc.returncode}): {" ".join(cmd)}\n'
                  f'see {log_file}:\n{tail}')
-    return time.time() - start
+    return time.time() - start, _children_cpu() - cpu_start
+
+
+def _children_cpu():
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def pretrain(name, work_dir, iters, batch):
@@ -68,7 +78,7 @@ def pretrain(name, work_dir, iters, batch):
         f'train_dataloader.batch_size={batch}',
         f'default_hooks.checkpoint.interval={iters}', 'randomness.seed=0'
     ]
-    seconds = run(cmd, out_dir + '.log')
+    seconds, _ = run(cmd, out_dir + '.log')
     print(f'{name}: pre-trained {iters} iterations in {seconds:.0f} s',
           flush=True)
     return ckpt
@@ -103,7 +113,7 @@ def finetune(init, ckpt, seed, work_dir):
         '--cfg-options', f'randomness.seed={seed}', init_opt
     ]
     os.makedirs(run_dir, exist_ok=True)
-    seconds = run(cmd, run_dir + '.log')
+    seconds, _ = run(cmd, run_dir + '.log')
     return last_val_metrics(run_dir), seconds
 
 
