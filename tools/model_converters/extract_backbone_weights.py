@@ -32,7 +32,6 @@ import os.path as osp
 import sys
 from collections import OrderedDict
 
-
 from densesiam_mm.models.probes.backbone_weights import \
     resnet_depth as backbone_resnet_depth
 from densesiam_mm.utils import (add_checksum, read_model_weights,
