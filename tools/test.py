@@ -20,7 +20,7 @@ from mmengine.config import Config, DictAction  # noqa: E402
 
 import densesiam_mm  # noqa: F401,E402
 from densesiam_mm.apis import build_runner  # noqa: E402
-from densesiam_mm.utils import registry_hints  # noqa: E402
+from densesiam_mm.apis import registry_hints  # noqa: E402
 
 
 def parse_args():

@@ -18,7 +18,7 @@ from mmengine.logging import print_log  # noqa: E402
 
 import densesiam_mm  # noqa: F401,E402  (registers modules, checkpoint loading)
 from densesiam_mm.apis import build_runner  # noqa: E402
-from densesiam_mm.utils import registry_hints  # noqa: E402
+from densesiam_mm.apis import registry_hints  # noqa: E402
 
 
 def parse_args():

@@ -75,7 +75,7 @@ def init_unsup_segmentor(config: Union[str, Path, Config],
         cfg.model.get('test_cfg') or {}, output_size='ori_shape')
     if 'backbone' in cfg.model:
         cfg.model.backbone.init_cfg = None  # weights come from `checkpoint`
-    from ..utils import load_weights_strictly
+    from .preflight import load_weights_strictly
     model = init_model(cfg, None, device=device)
     model.checkpoint_dataset_meta = None
     if checkpoint is not None:

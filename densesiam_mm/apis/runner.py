@@ -1,27 +1,38 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """The Runner of ``tools/train.py`` and ``tools/test.py`` (and of
 ``mim train`` / ``mim test``, which run those scripts)."""
+from typing import Optional
+
 from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from ..utils import (check_checkpoint_matches, check_dataset_files,
-                     check_train_batches, guard_batch_norm,
-                     revert_sync_bn_if_not_distributed, setup_cpu_distributed)
-from ..utils.console_log import (log_files, readable_console,
-                                 silence_known_warnings)
-from ..utils.resume import resolve_resume
+from ..checkpoint import (check_pretrained_inits, mmengine_loading,
+                          resolve_resume)
+from ..engine.distributed import (revert_sync_bn_if_not_distributed,
+                                  setup_cpu_distributed)
+from ..engine.hooks import NaNGuardHook
+from .console_log import log_files, readable_console, silence_known_warnings
+from .preflight import (check_checkpoint_matches, check_dataset_files,
+                        check_train_batches, guard_batch_norm)
 
 
 class ToolRunner(Runner):
     """mmengine's ``Runner`` with a console a newcomer can read: the
     environment, config, hook order and per-parameter optimizer options go
-    to the log file only (:func:`~densesiam_mm.utils.console_log.
+    to the log file only (:func:`~densesiam_mm.apis.console_log.
     readable_console`)."""
 
     def build_logger(self, *args, **kwargs):
         return readable_console(super().build_logger(*args, **kwargs))
+
+    def load_checkpoint(self, filename: str, *args, **kwargs):
+        """mmengine's ``load_checkpoint`` (which ``resume`` calls) inside
+        :func:`~densesiam_mm.checkpoint.mmengine_loading`: a file that
+        needs ``weights_only=False`` loads only when the user opted in."""
+        with mmengine_loading(filename):
+            return super().load_checkpoint(filename, *args, **kwargs)
 
 
 def use_atomic_checkpoints(cfg: Config) -> Config:
@@ -40,6 +51,52 @@ def use_atomic_checkpoints(cfg: Config) -> Config:
             'CheckpointHook', 'mmengine.CheckpointHook', CheckpointHook):
         hook['type'] = 'AtomicCheckpointHook'
     return cfg
+
+
+NAN_GUARDED_WRAPPERS = {
+    'OptimWrapper': 'NaNGuardOptimWrapper',
+    'AmpOptimWrapper': 'NaNGuardAmpOptimWrapper',
+}
+
+
+def _is_nan_guard(hook) -> bool:
+    if isinstance(hook, NaNGuardHook):
+        return True
+    kind = hook.get('type') if isinstance(hook, dict) else None
+    if isinstance(kind, type):
+        return issubclass(kind, NaNGuardHook)
+    return isinstance(kind, str) and kind.split('.')[-1] == 'NaNGuardHook'
+
+
+def use_nan_guard_optim_wrapper(cfg: Config) -> Optional[str]:
+    """With ``NaNGuardHook`` in ``cfg.default_hooks`` or
+    ``cfg.custom_hooks``, swap ``OptimWrapper`` (also when ``type`` is not
+    given) or ``AmpOptimWrapper`` in ``cfg.optim_wrapper`` for
+    ``NaNGuardOptimWrapper`` / ``NaNGuardAmpOptimWrapper`` (same arguments;
+    they skip the update of a non-finite loss, which the hook reports).
+
+    Returns:
+        str or None: a line for the log saying what was swapped, or None
+        when nothing was.
+    """
+    hooks = list((cfg.get('default_hooks') or {}).values())
+    hooks += list(cfg.get('custom_hooks') or [])
+    wrapper = cfg.get('optim_wrapper')
+    if not (any(_is_nan_guard(h) for h in hooks if h is not None)
+            and isinstance(wrapper, dict)):
+        return None
+    kind = wrapper.get('type', 'OptimWrapper')
+    if isinstance(kind, type):
+        name = kind.__name__ if kind.__module__.startswith('mmengine.') \
+            else None
+    else:
+        name = str(kind).split('.')[-1]
+    if name not in NAN_GUARDED_WRAPPERS:
+        return None
+    wrapper['type'] = NAN_GUARDED_WRAPPERS[name]
+    return (f'NaNGuardHook: optim_wrapper type {name} -> {wrapper["type"]} '
+            '(the same wrapper, which skips the update of a non-finite '
+            'loss).')
 
 
 def _tell_dataset_size(dataset) -> None:
@@ -87,8 +144,12 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
       (:func:`setup_cpu_distributed`);
     - checkpoints are written by ``AtomicCheckpointHook`` (atomic, with a
       checksum, rotation after the write) instead of ``CheckpointHook``;
+    - for training with ``NaNGuardHook``, ``OptimWrapper`` /
+      ``AmpOptimWrapper`` become ``NaNGuardOptimWrapper`` /
+      ``NaNGuardAmpOptimWrapper`` (:func:`use_nan_guard_optim_wrapper`,
+      logged);
     - ``--resume`` without a path resolves to an explicit checkpoint
-      (:func:`~densesiam_mm.utils.resume.resolve_resume`): the newest valid
+      (:func:`~densesiam_mm.checkpoint.resolve_resume`): the newest valid
       one when ``last_checkpoint`` is missing, never a silent restart;
     - the files of ``cfg[dataloader]`` are checked, so a wrong data root
       fails with the path.
@@ -102,17 +163,18 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
     - for training, the data set must give each process at least one batch
       (the data loader is built here for that; ``Runner.train`` reuses it),
       and BN layers name ``train_dataloader.batch_size`` when they get a
-      batch of 1 (:func:`~densesiam_mm.utils.guard_batch_norm`);
+      batch of 1 (:func:`~densesiam_mm.apis.preflight.guard_batch_norm`);
     - with ``auto_scale_lr`` enabled, ``SimSiamHook``'s fixed predictor lr
       is scaled like the optimizer's.
 
-    Build and run it inside :func:`densesiam_mm.utils.registry_hints` so
+    Build and run it inside :func:`densesiam_mm.apis.registry_hints` so
     unknown ``type`` names list the closest registered ones.
     """
     training = dataloader == 'train_dataloader'
     silence_known_warnings()
     cfg = setup_cpu_distributed(cfg)
     cfg = use_atomic_checkpoints(cfg)
+    guard_note = use_nan_guard_optim_wrapper(cfg) if training else None
     notes = []
     if training:
         cfg = resolve_resume(cfg, warn=notes.append)
@@ -124,12 +186,15 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
         runner = ToolRunner.from_cfg(cfg)
     for note in notes:
         runner.logger.warning(note)
+    if guard_note:
+        runner.logger.info(guard_note)
     runner.model = revert_sync_bn_if_not_distributed(runner.model)
     if cfg.get('load_from'):
         mode = 'resume' if training and cfg.get('resume') else \
             'partial' if training else 'model'
         check_checkpoint_matches(runner.model, cfg.load_from, mode)
     if training and runner._train_loop is not None:
+        check_pretrained_inits(runner.model, runner.logger.info)
         guard_batch_norm(getattr(runner.model, 'module', runner.model))
         loader = runner.train_loop.dataloader  # builds the loop and loader
         check_train_batches(loader, runner.world_size)

@@ -10,8 +10,8 @@ from mmengine.registry import DefaultScope
 from mmseg.registry import MODELS
 
 import densesiam_mm  # noqa: F401
-from densesiam_mm.models.probes import (BackboneCheckpointError,
-                                        load_backbone_weights, resnet_depth)
+from densesiam_mm.checkpoint import CheckpointFileError
+from densesiam_mm.models.probes import load_backbone_weights, resnet_depth
 from tests.conftest import REPO_ROOT
 
 
@@ -96,7 +96,7 @@ def test_bad_checkpoints_get_errors_naming_the_file(tmp_path, r18_weights):
         (missing, 'does not exist'),
     ]
     for path, message in cases:
-        with pytest.raises(BackboneCheckpointError) as err:
+        with pytest.raises(CheckpointFileError) as err:
             load_backbone_weights(resnet(), str(path))
         assert str(path) in str(err.value)
         assert err.match(message), (path, str(err.value))

@@ -3,7 +3,7 @@
 neither the training config nor the data: the model is rebuilt from the
 config text mmengine stores in ``meta['cfg']``, weights loaded with
 ``weights_only=True`` (``DENSESIAM_WEIGHTS_ONLY=strict`` forbids any
-fallback)."""
+``weights_only=False`` load)."""
 import os
 import os.path as osp
 import subprocess
@@ -25,7 +25,7 @@ from mmengine.config import Config
 from mmengine.registry import init_default_scope
 from mmengine.runner import load_checkpoint
 from mmpretrain.registry import MODELS
-from densesiam_mm.utils import load_checkpoint_file
+from densesiam_mm.checkpoint import load_checkpoint_file
 
 path, out = sys.argv[1:]
 ckpt = load_checkpoint_file(path, map_location='cpu')
@@ -33,7 +33,8 @@ cfg = Config.fromstring(ckpt['meta']['cfg'], file_format='.py')
 init_default_scope(cfg.get('default_scope', 'mmpretrain'))
 model = MODELS.build(cfg.model)
 missing, unexpected = model.load_state_dict(ckpt['state_dict'], strict=True)
-# the mmengine route as well (same loader, patched by densesiam_mm)
+# mmengine's own, unmodified loader as well (the import added the types of
+# mmengine's checkpoints to torch's weights_only allow-list)
 model2 = MODELS.build(cfg.model)
 load_checkpoint(model2, path, map_location='cpu', strict=True)
 x = torch.linspace(-1, 1, 2 * 3 * 64 * 64).view(2, 3, 64, 64)

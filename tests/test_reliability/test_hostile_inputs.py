@@ -20,8 +20,8 @@ from mmpretrain.registry import DATASETS, MODELS, TRANSFORMS
 from PIL import Image
 from torch.utils.data import DataLoader
 
-from densesiam_mm.utils import (UnknownRegistryNameError,
-                                check_checkpoint_matches)
+from densesiam_mm.apis.preflight import check_checkpoint_matches
+from densesiam_mm.apis.registry_hints import UnknownRegistryNameError
 
 from ..conftest import REPO_ROOT, config_path
 from ._utils import make_images

@@ -145,7 +145,7 @@ def test_batch_size_one_names_the_field(tmp_path):
 
 @pytest.mark.parametrize('norm', [nn.BatchNorm1d(4), _BatchNormXd(4)])
 def test_bn_guard_names_the_field_for_a_batch_of_one(norm):
-    from densesiam_mm.utils import guard_batch_norm
+    from densesiam_mm.apis.preflight import guard_batch_norm
     head = guard_batch_norm(nn.Sequential(nn.Linear(3, 4), norm)).train()
     head(torch.ones(2, 3))  # two samples: fine
     with pytest.raises(ValueError,

@@ -14,6 +14,7 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 from densesiam_mm.apis import init_unsup_segmentor
+from densesiam_mm.checkpoint import check_pretrained_inits
 
 from ..conftest import DEMO_DATA, REPO_ROOT, config_path
 from ._utils import kept_default_scope
@@ -94,17 +95,21 @@ def test_pretrained_init_without_prefix_is_an_error(pretrain_ckpt):
                                        checkpoint=pretrain_ckpt)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
+        # the tools check every Pretrained init_cfg before initialising
         with pytest.raises(ValueError,
                            match=r"densesiam\.pth: \d+ of the \d+ "
                            r"tensors of ResNet are not in the file.*Set "
                            r"prefix='backbone\.'"):
-            model.init_weights()
+            check_pretrained_inits(model)
         cfg.model.backbone.init_cfg.prefix = 'backbone.'
         model = MODELS.build(cfg.model)
+        assert check_pretrained_inits(model) == ['backbone']
         model.init_weights()
     expected = torch.load(pretrain_ckpt, weights_only=False)['state_dict']
     assert torch.equal(model.backbone.conv1.weight,
                        expected['backbone.conv1.weight'])
+    assert torch.equal(model.backbone.layer1[0].bn2.weight,
+                       expected['backbone.layer1.0.bn2.weight'])
 
 
 # -- case 4: seg_demo keeps every output -------------------------------------
@@ -189,7 +194,7 @@ def test_extractor_names_an_unusable_output(small_ckpt, tmp_path):
         extractor.main([small_ckpt, str(blocker / 'out.pth')])
     out = str(tmp_path / 'sub' / 'backbone.pth')
     extractor.main([small_ckpt, out])
-    from densesiam_mm.utils import load_checkpoint_file
+    from densesiam_mm.checkpoint import load_checkpoint_file
     saved = load_checkpoint_file(out)
     assert list(saved['state_dict']) == ['conv1.weight']
     assert len(saved['meta']['sha256']) == 64  # verified on every load
@@ -209,10 +214,11 @@ def test_pretrained_init_accepts_a_few_new_layers(tmp_path):
     torch.save({'state_dict': many}, str(tmp_path / 'many.pth'))
     model = ResNet(depth=18)
     WEIGHT_INITIALIZERS.build(
-        dict(type='Pretrained', checkpoint=str(tmp_path / 'few.pth')))(model)
+        dict(type='CheckedPretrained',
+             checkpoint=str(tmp_path / 'few.pth')))(model)
     assert torch.equal(model.conv1.weight, source['conv1.weight'])
     with pytest.raises(ValueError, match=r'many\.pth: \d+ of the \d+ tensors '
                        r'of ResNet are not in the file'):
         WEIGHT_INITIALIZERS.build(
-            dict(type='Pretrained',
+            dict(type='CheckedPretrained',
                  checkpoint=str(tmp_path / 'many.pth')))(ResNet(depth=18))

@@ -19,7 +19,8 @@ from mmengine.registry import init_default_scope
 from mmengine.runner.checkpoint import load_state_dict
 
 import densesiam_mm  # noqa: F401
-from densesiam_mm.utils import load_checkpoint_file
+from densesiam_mm.checkpoint import (check_pretrained_inits,
+                                     load_checkpoint_file)
 from ..conftest import REPO_ROOT, SHARED_DATA, config_path, shared_path
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'model_converters',
@@ -129,6 +130,9 @@ def build_with_init(scope, config, checkpoint, prefix):
     else:
         from mmseg.registry import MODELS
     model = MODELS.build(cfg.model)
+    # as the tools' runner does: check the Pretrained init_cfgs, then let
+    # mmengine load them (the types of mmengine checkpoints are allowed)
+    check_pretrained_inits(model)
     model.init_weights()
     return model
 

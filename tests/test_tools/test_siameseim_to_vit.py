@@ -12,6 +12,10 @@ from mmpretrain.models import VisionTransformer
 from mmseg.models.backbones import MAE as MMSegMAE
 from mmseg.models.backbones import VisionTransformer as MMSegViT
 
+from densesiam_mm.checkpoint import (CheckpointFileError,
+                                     check_pretrained_inits, extract_prefix,
+                                     read_model_weights)
+
 from ..conftest import REPO_ROOT
 from ..test_models.test_siameseim import WIDTH, batch, build
 
@@ -99,8 +103,7 @@ def test_ours_into_mmseg_mae_leaves_only_its_own_additions(trained):
     mae = MMSegMAE(img_size=224, patch_size=16, embed_dims=WIDTH,
                    num_layers=2, num_heads=2, mlp_ratio=2, init_values=1.0,
                    norm_cfg=dict(type='LN', eps=1e-6))
-    state = tool().extract_backbone(
-        tool().load_state_dict(path), 'backbone.', path)
+    state = extract_prefix(read_model_weights(path), 'backbone.', path)
     missing, unexpected = mae.load_state_dict(state, strict=False)
     assert unexpected == []
     own = re.compile(r'layers\.\d+\.(gamma_1|gamma_2|attn\.'
@@ -172,12 +175,12 @@ def test_bad_files_are_named(tmp_path):
     mod = tool()
     bad = str(tmp_path / 'resnet.pth')
     torch.save(dict(state_dict={'conv1.weight': torch.zeros(1)}), bad)
-    with pytest.raises(mod.CheckpointError, match='resnet.pth'):
+    with pytest.raises(CheckpointFileError, match='resnet.pth'):
         mod.convert(bad, str(tmp_path / 'out.pth'))
     odd = str(tmp_path / 'odd.pth')
     torch.save({'patch_embed.proj.weight': torch.zeros(1), 'pos_embed':
                 torch.zeros(1), 'blocks.0.weird.weight': torch.zeros(1)}, odd)
-    with pytest.raises(mod.CheckpointError, match='blocks.0.weird.weight'):
+    with pytest.raises(CheckpointFileError, match='blocks.0.weird.weight'):
         mod.convert(odd, str(tmp_path / 'out.pth'))
 
 
@@ -204,6 +207,7 @@ def test_transfer_configs_load_the_online_encoder(trained, tmp_path):
         if cfg.model.get('neck'):
             cfg.model.neck.input_features = WIDTH
         classifier = PRETRAIN_MODELS.build(cfg.model)
+        check_pretrained_inits(classifier)  # as the tools do
         classifier.init_weights()
         loaded = classifier.backbone.state_dict()
         for key, value in expected.items():

@@ -44,12 +44,12 @@ from mmengine.runner import Runner
 import densesiam_mm  # noqa: F401  (registers the probes)
 from densesiam_mm.apis import build_runner
 from densesiam_mm.evaluation import ClusteringProbe
-from densesiam_mm.models.probes import (BackboneCheckpointError,
-                                        DenseFeatureCache,
-                                        load_backbone_weights, read_state_dict,
-                                        backbone_state_dict, resnet_depth,
+from densesiam_mm.checkpoint import CheckpointFileError, read_model_weights
+from densesiam_mm.models.probes import (DenseFeatureCache,
+                                        backbone_state_dict,
+                                        load_backbone_weights, resnet_depth,
                                         resnet_stage_channels)
-from densesiam_mm.utils import registry_hints
+from densesiam_mm.apis import registry_hints
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA_CONFIGS = {
@@ -126,7 +126,7 @@ def prepare_backbone(cfg, checkpoint, work_dir):
     from mmengine.registry import DefaultScope
     weights = None
     if checkpoint != 'random':
-        weights = backbone_state_dict(read_state_dict(checkpoint), checkpoint)
+        weights = backbone_state_dict(read_model_weights(checkpoint))
         configure_backbone(cfg, weights)
     backbone_cfg = copy.deepcopy(cfg.model.backbone)
     backbone_cfg.init_cfg = None
@@ -234,7 +234,7 @@ def main(argv=None):
     os.makedirs(work_dir, exist_ok=True)
     try:
         prepare_backbone(cfg, args.checkpoint, work_dir)
-    except BackboneCheckpointError as err:
+    except CheckpointFileError as err:
         sys.exit(f'error: {err}')
     if args.stages:
         set_stages(cfg, args.stages)

@@ -31,9 +31,9 @@ from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 
 import densesiam_mm  # noqa: F401
+from densesiam_mm.checkpoint import load_checkpoint_file
 from densesiam_mm.models.utils import (relative_position_code,
                                        view_geometry_from_samples)
-from densesiam_mm.utils import load_checkpoint_file
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO = osp.join(REPO_ROOT, 'configs', 'siameseim',

@@ -37,14 +37,14 @@ def build_backbone(checkpoint: str):
     from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
 
+    from densesiam_mm.checkpoint import read_model_weights
     from densesiam_mm.models.probes import (backbone_state_dict,
                                             load_backbone_weights,
-                                            read_state_dict, resnet_depth)
+                                            resnet_depth)
     depth = 18
     if checkpoint != 'random':
         depth = resnet_depth(
-            backbone_state_dict(read_state_dict(checkpoint),
-                                checkpoint)) or 18
+            backbone_state_dict(read_model_weights(checkpoint))) or 18
     with DefaultScope.overwrite_default_scope('mmseg'):
         torch.manual_seed(0)
         backbone = MODELS.build(
@@ -154,11 +154,11 @@ def main(argv=None):
         image = mmcv.imrescale(image, args.height / image.shape[0])
     shown_size = image.shape[:2]
     panels = [('image', image)]
-    from densesiam_mm.models.probes import BackboneCheckpointError
+    from densesiam_mm.checkpoint import CheckpointFileError
     for name, checkpoint in zip(names, args.checkpoints):
         try:
             backbone = build_backbone(checkpoint)
-        except BackboneCheckpointError as err:
+        except CheckpointFileError as err:
             raise SystemExit(f'error: {err}')
         feats = dense_features(backbone, net_input, args.stage)
         panels.append((f'{name} (C{args.stage + 2} PCA)',

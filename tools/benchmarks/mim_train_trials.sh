@@ -65,7 +65,7 @@ MIM=${MIM:-mim}
 DETECTED=$("$PYTHON" - "$CHECKPOINT" "$CONFIG" <<'PY' | tail -n 1
 import sys
 from mmengine.config import Config
-from densesiam_mm.utils import load_checkpoint_file
+from densesiam_mm.checkpoint import load_checkpoint_file
 ckpt = load_checkpoint_file(sys.argv[1], map_location='cpu')
 state = ckpt.get('state_dict', ckpt)
 prefix = 'backbone.' if any(k.startswith('backbone.') for k in state) else 'None'

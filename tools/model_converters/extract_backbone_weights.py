@@ -30,55 +30,13 @@ import argparse
 import os
 import os.path as osp
 import sys
-from collections import OrderedDict
 
+from densesiam_mm.checkpoint import (CheckpointFileError, add_checksum,
+                                     extract_prefix, read_model_weights,
+                                     torch_save_atomically)
 from densesiam_mm.models.probes.backbone_weights import \
     resnet_depth as backbone_resnet_depth
-from densesiam_mm.utils import (add_checksum, read_model_weights,
-                                torch_save_atomically)
 from densesiam_mm.version import __version__
-
-
-class CheckpointError(ValueError):
-    """The input file cannot give backbone weights."""
-
-
-def load_state_dict(filename: str) -> dict:
-    """Load ``filename`` and return its model state dict.
-
-    Accepts an mmengine checkpoint (``state_dict`` entry) or a bare state
-    dict. Raises :class:`CheckpointError` naming the file otherwise.
-    """
-    return read_model_weights(filename, error=CheckpointError)
-
-
-def extract_backbone(state_dict: dict,
-                     prefix: str = 'backbone.',
-                     filename: str = 'checkpoint') -> OrderedDict:
-    """Keep the ``prefix`` entries of ``state_dict``, prefix removed.
-
-    A ``module.`` (DDP) wrapper prefix is ignored. Raises
-    :class:`CheckpointError` when no key has the prefix.
-    """
-    if not prefix.endswith('.'):
-        prefix += '.'
-    backbone = OrderedDict()
-    for key, value in state_dict.items():
-        if key.startswith('module.'):
-            key = key[len('module.'):]
-        if key.startswith(prefix):
-            backbone[key[len(prefix):]] = value
-    if not backbone:
-        groups = sorted({key.split('.')[0] for key in state_dict})
-        hint = ''
-        if 'conv1' in groups and 'layer1' in groups:
-            hint = (' Its keys look like a backbone-only file already; '
-                    'use it directly with init_cfg=dict(type="Pretrained", '
-                    'checkpoint=...) and no prefix.')
-        raise CheckpointError(
-            f'{filename} has no backbone weights: no key starts with '
-            f'"{prefix}" (top-level groups: {groups[:10]}).{hint}')
-    return backbone
 
 
 def resnet_depth(backbone: dict):
@@ -99,12 +57,12 @@ def torchvision_keys(depth: int) -> set:
 def check_resnet_keys(backbone: dict, filename: str = 'checkpoint') -> int:
     """Check ``backbone`` is exactly a standard (torchvision-layout) ResNet.
 
-    Returns the depth. Raises :class:`CheckpointError` listing missing and
+    Returns the depth. Raises :class:`CheckpointFileError` listing missing and
     unexpected keys otherwise (e.g. a deep-stem ResNetV1c backbone).
     """
     depth = resnet_depth(backbone)
     if depth is None:
-        raise CheckpointError(
+        raise CheckpointFileError(
             f'{filename}: the backbone is not a standard ResNet (no '
             f'conv1/layer1..layer4 of a known depth; first keys '
             f'{list(backbone)[:4]}).')
@@ -112,7 +70,7 @@ def check_resnet_keys(backbone: dict, filename: str = 'checkpoint') -> int:
     missing = sorted(expected - set(backbone))
     unexpected = sorted(set(backbone) - expected)
     if missing or unexpected:
-        raise CheckpointError(
+        raise CheckpointFileError(
             f'{filename}: ResNet-{depth} backbone with non-standard keys: '
             f'missing {missing[:5]}, unexpected {unexpected[:5]}.')
     return depth
@@ -122,17 +80,17 @@ def check_output_path(in_file: str, out_file: str) -> None:
     """Refuse an output that is the input, a directory, or not writable.
 
     Raises:
-        CheckpointError: naming the path.
+        CheckpointFileError: naming the path.
     """
     if osp.exists(out_file) and osp.exists(in_file) and \
             osp.samefile(in_file, out_file):
-        raise CheckpointError(
+        raise CheckpointFileError(
             f'the output {out_file} is the input checkpoint '
             f'{osp.realpath(in_file)}: writing it would replace the '
             'training checkpoint with its backbone. Choose another output '
             'file.')
     if osp.isdir(out_file):
-        raise CheckpointError(
+        raise CheckpointFileError(
             f'the output {out_file} is a directory; give a file name, e.g. '
             f'{osp.join(out_file, "backbone.pth")}.')
     folder = osp.dirname(osp.abspath(out_file))
@@ -140,36 +98,39 @@ def check_output_path(in_file: str, out_file: str) -> None:
     while not osp.exists(parent):
         parent = osp.dirname(parent)
     if not osp.isdir(parent):
-        raise CheckpointError(
+        raise CheckpointFileError(
             f'cannot write {out_file}: {parent} is not a directory.')
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise CheckpointError(
+        raise CheckpointFileError(
             f'cannot write {out_file}: {parent} is not writable.')
 
 
-def convert(in_file: str, out_file: str, torchvision: bool = False,
+def convert(in_file: str,
+            out_file: str,
+            torchvision: bool = False,
             prefix: str = 'backbone.') -> dict:
     """Extract the backbone of ``in_file`` into ``out_file``.
 
     Returns a summary dict (``num_tensors``, ``depth`` or None).
     """
     check_output_path(in_file, out_file)
-    backbone = extract_backbone(load_state_dict(in_file), prefix, in_file)
+    backbone = extract_prefix(read_model_weights(in_file), prefix, in_file)
     if torchvision:
         depth = check_resnet_keys(backbone, in_file)
         output = backbone
     else:
         depth = resnet_depth(backbone)
-        output = add_checksum(dict(
-            state_dict=backbone,
-            meta=dict(
-                source=osp.abspath(in_file),
-                prefix=prefix,
-                densesiam_mm_version=__version__)))
+        output = add_checksum(
+            dict(
+                state_dict=backbone,
+                meta=dict(
+                    source=osp.abspath(in_file),
+                    prefix=prefix,
+                    densesiam_mm_version=__version__)))
     try:
         torch_save_atomically(output, out_file)
     except OSError as err:
-        raise CheckpointError(str(err)) from err
+        raise CheckpointFileError(str(err)) from err
     return dict(num_tensors=len(backbone), depth=depth)
 
 
@@ -197,7 +158,7 @@ def main(argv=None):
     try:
         summary = convert(args.checkpoint, args.output, args.torchvision,
                           args.prefix)
-    except CheckpointError as err:
+    except CheckpointFileError as err:
         sys.exit(f'error: {err}')
     arch = (f'ResNet-{summary["depth"]}'
             if summary['depth'] else 'non-standard backbone (not a '

@@ -27,25 +27,20 @@ Two target layouts (``--to``):
 
     python tools/model_converters/siameseim_to_vit.py CKPT OUT [--to mmseg-vit]
 
-The output is an mmengine checkpoint ``{'state_dict', 'meta'}``; load it with
+The output is an mmengine checkpoint ``{'state_dict', 'meta'}`` (written
+atomically, with a checksum in ``meta['sha256']``); load it with
 ``init_cfg=dict(type='Pretrained', checkpoint=OUT)`` (no prefix).
 """
 import argparse
-import os
 import os.path as osp
 import re
 import sys
 from collections import OrderedDict
 
-import torch
-
-if __package__ in (None, ''):
-    sys.path.insert(0, osp.dirname(osp.abspath(__file__)))
-from extract_backbone_weights import (CheckpointError,  # noqa: E402
-                                      extract_backbone)
-
-from densesiam_mm.utils import read_model_weights  # noqa: E402
-from densesiam_mm.version import __version__  # noqa: E402
+from densesiam_mm.checkpoint import (CheckpointFileError, add_checksum,
+                                     extract_prefix, read_model_weights,
+                                     torch_save_atomically)
+from densesiam_mm.version import __version__
 
 OFFICIAL_DROP = ('mm_', 'decoder_', 'projector_decoder_blocks.',
                  'predictor_decoder_blocks.', 'mask_token', 'teacher_norm.',
@@ -68,19 +63,13 @@ MMSEG_VIT = {
 }
 
 
-def load_state_dict(filename: str) -> dict:
-    """Model weights of ``filename`` (mmengine ``state_dict``, the authors'
-    ``model`` entry, or a bare state dict)."""
-    return read_model_weights(filename, error=CheckpointError)
-
-
 def detect_source(state_dict: dict, filename: str = 'checkpoint') -> str:
     if any(k.startswith('backbone.layers.') for k in state_dict):
         return 'ours'
     if any(k.startswith('blocks.') for k in state_dict) and \
             'patch_embed.proj.weight' in state_dict:
         return 'official'
-    raise CheckpointError(
+    raise CheckpointFileError(
         f'{filename}: neither a densesiam_mm SiameseIM checkpoint '
         '(backbone.layers.*) nor the authors\' layout (blocks.N.*, '
         f'patch_embed.proj.*); first keys {sorted(state_dict)[:5]}.')
@@ -101,19 +90,19 @@ def convert_official(state_dict: dict,
         else:
             match = re.match(r'blocks\.(\d+)\.(.+)\.(weight|bias|gamma)$', key)
             name = match and OFFICIAL_BLOCK.get(
-                match.group(2) + ('.gamma' if match.group(3) == 'gamma'
-                                  else ''))
+                match.group(2) +
+                ('.gamma' if match.group(3) == 'gamma' else ''))
             if not name:
                 unknown.append(key)
                 continue
             suffix = '' if match.group(3) == 'gamma' else '.' + match.group(3)
             out[f'layers.{match.group(1)}.{name}{suffix}'] = value
     if unknown:
-        raise CheckpointError(
+        raise CheckpointFileError(
             f'{filename}: keys of the authors\' layout that have no ViT '
             f'counterpart: {unknown[:5]}.')
     if 'pos_embed' not in out or 'patch_embed.projection.weight' not in out:
-        raise CheckpointError(f'{filename}: no pos_embed / patch_embed.')
+        raise CheckpointFileError(f'{filename}: no pos_embed / patch_embed.')
     return out
 
 
@@ -128,33 +117,38 @@ def to_mmseg_vit(state_dict: dict) -> OrderedDict:
     return out
 
 
-def convert(in_file: str, out_file: str, to: str = 'mmpretrain',
+def convert(in_file: str,
+            out_file: str,
+            to: str = 'mmpretrain',
             source: str = None) -> dict:
     """Convert ``in_file`` into ``out_file``; returns a summary dict."""
-    state_dict = load_state_dict(in_file)
+    state_dict = read_model_weights(in_file)
     source = source or detect_source(state_dict, in_file)
     if source == 'ours':
-        vit = extract_backbone(state_dict, 'backbone.', in_file)
+        vit = extract_prefix(state_dict, 'backbone.', in_file)
     elif source == 'official':
         vit = convert_official(state_dict, in_file)
     else:
-        raise CheckpointError(f'unknown source {source!r}')
+        raise CheckpointFileError(f'unknown source {source!r}')
     if to == 'mmseg-vit':
         vit = to_mmseg_vit(vit)
     elif to != 'mmpretrain':
-        raise CheckpointError(f'unknown target layout {to!r}')
-    os.makedirs(osp.dirname(osp.abspath(out_file)), exist_ok=True)
-    torch.save(
-        dict(
-            state_dict=vit,
-            meta=dict(
-                source=osp.abspath(in_file),
-                source_layout=source,
-                layout=to,
-                densesiam_mm_version=__version__)), out_file)
+        raise CheckpointFileError(f'unknown target layout {to!r}')
+    torch_save_atomically(
+        add_checksum(
+            dict(
+                state_dict=vit,
+                meta=dict(
+                    source=osp.abspath(in_file),
+                    source_layout=source,
+                    layout=to,
+                    densesiam_mm_version=__version__))), out_file)
     num_layers = len({k.split('.')[1] for k in vit if k.startswith('layers.')})
-    return dict(num_tensors=len(vit), num_layers=num_layers, source=source,
-                pos_embed=tuple(vit['pos_embed'].shape))
+    return dict(
+        num_tensors=len(vit),
+        num_layers=num_layers,
+        source=source,
+        pos_embed=tuple(vit['pos_embed'].shape))
 
 
 def parse_args(argv=None):
@@ -163,10 +157,12 @@ def parse_args(argv=None):
         'backbone weights for mmpretrain / mmseg.')
     parser.add_argument('checkpoint')
     parser.add_argument('output')
-    parser.add_argument('--to', choices=['mmpretrain', 'mmseg-vit'],
-                        default='mmpretrain')
-    parser.add_argument('--source', choices=['ours', 'official'],
-                        help='default: detected from the keys')
+    parser.add_argument(
+        '--to', choices=['mmpretrain', 'mmseg-vit'], default='mmpretrain')
+    parser.add_argument(
+        '--source',
+        choices=['ours', 'official'],
+        help='default: detected from the keys')
     return parser.parse_args(argv)
 
 
@@ -174,7 +170,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         summary = convert(args.checkpoint, args.output, args.to, args.source)
-    except CheckpointError as err:
+    except (CheckpointFileError, OSError) as err:
         sys.exit(f'error: {err}')
     print(f'{args.output}: {summary["num_tensors"]} tensors, '
           f'{summary["num_layers"]} blocks, pos_embed '

@@ -50,8 +50,8 @@ class BaseUnsupSegmentor(BaseSegmentor):
             data_preprocessor=data_preprocessor, init_cfg=init_cfg)
         if pretrained is not None:
             backbone = dict(
-                backbone, init_cfg=dict(type='Pretrained',
-                                        checkpoint=pretrained))
+                backbone,
+                init_cfg=dict(type='Pretrained', checkpoint=pretrained))
         self.backbone = MODELS.build(backbone)
         self.neck = MODELS.build(neck)
         self.train_cfg = train_cfg
@@ -75,16 +75,21 @@ class BaseUnsupSegmentor(BaseSegmentor):
         """Cluster scores ``(B, N, H/4, W/4)`` (mode ``'tensor'``)."""
         return self.cluster_logits(self.extract_feat(inputs))
 
-    def encode_decode(self, inputs: torch.Tensor,
+    def encode_decode(self,
+                      inputs: torch.Tensor,
                       batch_img_metas: Optional[List[dict]] = None):
         """Cluster scores ``(B, N, H, W)`` at the input size."""
         return resize(
-            self._forward(inputs), size=inputs.shape[2:], mode='bilinear',
+            self._forward(inputs),
+            size=inputs.shape[2:],
+            mode='bilinear',
             align_corners=self.align_corners)
 
-    def predict(self, inputs: torch.Tensor,
-                data_samples: Optional[List[SegDataSample]] = None
-                ) -> List[SegDataSample]:
+    def predict(
+        self,
+        inputs: torch.Tensor,
+        data_samples: Optional[List[SegDataSample]] = None
+    ) -> List[SegDataSample]:
         """Arg-max cluster per pixel.
 
         Args:

@@ -1,6 +1,5 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
-from .backbone_weights import (BackboneCheckpointError, backbone_state_dict,
-                               load_backbone_weights, read_state_dict,
+from .backbone_weights import (backbone_state_dict, load_backbone_weights,
                                resnet_depth, resnet_stage_channels)
 from .dense_feature_cache import (DenseFeatureCache, module_digest,
                                   tensor_digest)
@@ -9,7 +8,6 @@ from .linear_probe_head import LinearProbeHead
 
 __all__ = [
     'LinearProbe', 'LinearProbeHead', 'DenseFeatureCache', 'module_digest',
-    'tensor_digest', 'BackboneCheckpointError', 'load_backbone_weights',
-    'backbone_state_dict', 'read_state_dict', 'resnet_depth',
-    'resnet_stage_channels'
+    'tensor_digest', 'load_backbone_weights', 'backbone_state_dict',
+    'resnet_depth', 'resnet_stage_channels'
 ]

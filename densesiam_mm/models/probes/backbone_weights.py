@@ -5,26 +5,15 @@ from typing import Dict
 
 import torch
 
-from ...utils import read_model_weights
+from ...checkpoint import (CheckpointFileError, match_state_dict,
+                           read_model_weights, select_prefix)
 
 #: classifier keys of plain (torchvision-style) state dicts, not backbone
 _HEAD_PREFIXES = ('fc.', 'head.', 'classifier.')
 
 
-class BackboneCheckpointError(ValueError):
-    """A checkpoint that cannot give the probed backbone its weights; the
-    message names the file and what is wrong with it."""
-
-
-def read_state_dict(filename: str) -> Dict[str, torch.Tensor]:
-    """The tensors of a checkpoint: an mmengine file (``state_dict``), a
-    torchvision / plain state dict, or a ``{'model': ...}`` file."""
-    return read_model_weights(filename, error=BackboneCheckpointError)
-
-
-def backbone_state_dict(state_dict: Dict[str, torch.Tensor],
-                        filename: str = 'checkpoint'
-                        ) -> Dict[str, torch.Tensor]:
+def backbone_state_dict(
+        state_dict: Dict[str, torch.Tensor]) -> Dict[str, torch.Tensor]:
     """Backbone entries of a whole-model or backbone-only state dict.
 
     ``backbone.*`` keys (this project's DenseSiam/SimSiam checkpoints,
@@ -32,10 +21,7 @@ def backbone_state_dict(state_dict: Dict[str, torch.Tensor],
     a file without them is taken as backbone-only (an extracted backbone, a
     torchvision ResNet) minus its classifier (``fc.*``).
     """
-    prefix = 'backbone.'
-    backbone = OrderedDict((k[len(prefix):], v)
-                           for k, v in state_dict.items()
-                           if k.startswith(prefix))
+    backbone = select_prefix(state_dict, 'backbone.')
     if backbone:
         return backbone
     return OrderedDict((k, v) for k, v in state_dict.items()
@@ -51,35 +37,35 @@ def load_backbone_weights(backbone: torch.nn.Module,
     torchvision files). Returns the loaded state dict.
 
     Raises:
-        BackboneCheckpointError: naming the file, when it is not a torch
-            file, has no backbone weights (none of the model's keys), or
-            holds another architecture (missing keys, or shapes that differ).
+        CheckpointFileError: naming the file, when it is not a torch file,
+            has no backbone weights (none of the model's keys), or holds
+            another architecture (missing keys, or shapes that differ).
     """
-    weights = backbone_state_dict(read_state_dict(filename), filename)
+    weights = backbone_state_dict(read_model_weights(filename))
     expected = backbone.state_dict()
-    common = set(weights) & set(expected)
-    if not common:
+    match = match_state_dict({
+        k: v.shape
+        for k, v in expected.items()
+    }, weights)
+    if not match.matched and not match.wrong_shape:
         groups = sorted({k.split('.')[0] for k in weights})
-        raise BackboneCheckpointError(
+        raise CheckpointFileError(
             f'{filename} has no backbone weights for '
             f'{type(backbone).__name__}: none of its keys (groups '
             f'{groups[:8]}) is a key of the backbone (e.g. '
             f'{list(expected)[:2]}).')
-    missing = sorted(k for k in set(expected) - set(weights)
-                     if not k.endswith('num_batches_tracked'))
-    wrong_shape = [(k, tuple(weights[k].shape), tuple(expected[k].shape))
-                   for k in sorted(common)
-                   if weights[k].shape != expected[k].shape]
-    if missing or wrong_shape:
+    if match.missing or match.wrong_shape:
         details = []
-        if missing:
-            details.append(f'{len(missing)} backbone keys missing (e.g. '
-                           f'{missing[:3]})')
-        if wrong_shape:
-            key, got, want = wrong_shape[0]
-            details.append(f'{len(wrong_shape)} shapes differ (e.g. {key}: '
-                           f'file {got}, model {want})')
-        raise BackboneCheckpointError(
+        if match.missing:
+            details.append(f'{len(match.missing)} backbone keys missing '
+                           f'(e.g. {match.missing[:3]})')
+        if match.wrong_shape:
+            key = match.wrong_shape[0]
+            details.append(
+                f'{len(match.wrong_shape)} shapes differ (e.g. {key}: file '
+                f'{tuple(weights[key].shape)}, model '
+                f'{tuple(expected[key].shape)})')
+        raise CheckpointFileError(
             f'{filename} holds another architecture than the probed '
             f'{type(backbone).__name__}: ' + '; '.join(details) + '.')
     loadable = OrderedDict((k, weights[k]) for k in expected if k in weights)

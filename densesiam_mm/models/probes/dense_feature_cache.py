@@ -48,7 +48,8 @@ class DenseFeatureCache:
 
     _by_weights: Dict[str, 'DenseFeatureCache'] = {}
 
-    def __init__(self, max_items: Optional[int] = None,
+    def __init__(self,
+                 max_items: Optional[int] = None,
                  dtype: Optional[torch.dtype] = None) -> None:
         self.max_items = max_items
         self.dtype = dtype
@@ -100,6 +101,7 @@ class DenseFeatureCache:
         W_j)]``, float32 on ``device``."""
         entries = [self.entries[key] for key in keys]
         return [
-            torch.stack([entry[j] for entry in entries]).to(
-                device, torch.float32) for j in range(len(entries[0]))
+            torch.stack([entry[j]
+                         for entry in entries]).to(device, torch.float32)
+            for j in range(len(entries[0]))
         ]

@@ -53,16 +53,16 @@ class LinearProbe(EncoderDecoder):
                     f'LinearProbe: `{key}` is not part of a linear probe '
                     '(frozen backbone + one linear head).')
         init_cfg = backbone.get('init_cfg') or {}
-        if init_cfg.get('type') == 'Pretrained' and \
-                not init_cfg.get('checkpoint'):
+        if init_cfg.get('type') in ('Pretrained', 'CheckedPretrained') \
+                and not init_cfg.get('checkpoint'):
             raise ValueError(
                 'LinearProbe: the backbone to probe has no weights: set '
                 'model.backbone.init_cfg.checkpoint=CKPT (a backbone-only '
                 'file, e.g. written by tools/analysis/dense_probe.py), or '
                 'model.backbone.init_cfg=None to probe a random backbone.')
         # mmseg reads test_cfg by attribute; plain dicts (Python use) too
-        kwargs['test_cfg'] = ConfigDict(kwargs.get('test_cfg') or
-                                        dict(mode='whole'))
+        kwargs['test_cfg'] = ConfigDict(
+            kwargs.get('test_cfg') or dict(mode='whole'))
         super().__init__(backbone=backbone, decode_head=decode_head, **kwargs)
         self.backbone.requires_grad_(False)
         self.backbone.eval()
@@ -112,15 +112,15 @@ class LinearProbe(EncoderDecoder):
         keys, missing = cache.lookup(inputs)
         if missing:
             outs = self.backbone(inputs[missing])
-            cache.store([keys[i] for i in missing],
-                        [outs[j] for j in probed])
+            cache.store([keys[i] for i in missing], [outs[j] for j in probed])
             if cache.hits == 0 and cache.misses >= 5000 and \
                     not getattr(cache, 'warned', False):
                 cache.warned = True
                 print_log(
                     'LinearProbe: feature cache has had only misses so far; '
                     'with random augmentation in the pipeline it only costs '
-                    'memory (set cache_features=False).', 'current',
+                    'memory (set cache_features=False).',
+                    'current',
                     level=30)
         stacked = cache.gather(keys, inputs.device)
         num_outs = max(probed) + 1

@@ -26,7 +26,7 @@ from typing import Callable, List, Optional
 
 from mmengine.logging import print_log
 
-from .checkpoint import load_checkpoint_file
+from .loading import load_checkpoint_file
 
 DEFAULT_TEMPLATES = ('iter_{}.pth', 'epoch_{}.pth')
 

@@ -20,16 +20,15 @@
   channel when training". The check is made on the input each BN layer
   actually gets (token BN on ``(B, C, N)`` is fine with a batch of 1).
 """
-import math
 import os.path as osp
-from collections import Counter
-from typing import Dict, List
+from typing import List
 
 import torch
 from mmengine.logging import print_log
 from torch import nn
 
-from .checkpoint import load_checkpoint_file
+from ..checkpoint import (key_groups, load_checkpoint_file, match_state_dict,
+                          unwrap_state_dict)
 
 
 def _dataset_cfgs(cfg) -> List[dict]:
@@ -72,29 +71,14 @@ def check_dataset_files(dataset_cfg) -> None:
                     'empty; it must list at least one image.')
 
 
-def _state_dict(checkpoint) -> Dict[str, torch.Tensor]:
-    state = checkpoint.get('state_dict', checkpoint) \
-        if isinstance(checkpoint, dict) else {}
-    return {(k[7:] if k.startswith('module.') else k): v
-            for k, v in state.items() if isinstance(v, torch.Tensor)}
-
-
-def _optional(key: str) -> bool:
-    """Model tensors a checkpoint may lack (BN's batch counters)."""
-    return key.endswith('num_batches_tracked')
-
-
-def _groups(keys, limit: int = 6) -> str:
-    """``decode_head.* (24), classifier.* (2)``: keys by top-level module."""
-    counts = Counter(key.split('.')[0] for key in keys)
-    text = ', '.join(f'{name}.* ({num})'
-                     for name, num in counts.most_common(limit))
-    return text + (', ...' if len(counts) > limit else '')
+def _is_local(filename: str) -> bool:
+    return '://' not in filename and osp.isfile(osp.expanduser(filename))
 
 
 def check_checkpoint_matches(model: torch.nn.Module,
                              filename: str,
-                             mode: str = 'partial') -> int:
+                             mode: str = 'partial',
+                             checkpoint=None) -> int:
     """Check that a local checkpoint holds weights of ``model``.
 
     Args:
@@ -110,6 +94,9 @@ def check_checkpoint_matches(model: torch.nn.Module,
               are a warning;
             - ``'resume'``: exactly the model's tensors, so that the
               optimizer state fits too.
+        checkpoint (dict, optional): the file's content when already
+            loaded; read with :func:`~densesiam_mm.checkpoint.
+            load_checkpoint_file` otherwise.
 
     Returns:
         int: the number of the model's tensors the file provides. Remote
@@ -121,14 +108,16 @@ def check_checkpoint_matches(model: torch.nn.Module,
     """
     if mode not in ('partial', 'model', 'resume'):
         raise ValueError(f'unknown mode {mode!r}')
-    if '://' in filename or not osp.isfile(osp.expanduser(filename)):
-        return -1
+    if checkpoint is None:
+        if not _is_local(filename):
+            return -1
+        checkpoint = load_checkpoint_file(filename, map_location='cpu')
     model = getattr(model, 'module', model)
     name = type(model).__name__
     expected = {k: v.shape for k, v in model.state_dict().items()}
-    given = _state_dict(load_checkpoint_file(filename, map_location='cpu'))
-    matched = [k for k, v in given.items()
-               if k in expected and expected[k] == v.shape]
+    given = unwrap_state_dict(checkpoint)
+    match = match_state_dict(expected, given)
+    matched, unexpected = match.matched, match.unexpected
     if not matched:
         mismatched = [k for k in given if k in expected]
         detail = (f'{len(mismatched)} share a name but not the shape, e.g. '
@@ -143,11 +132,8 @@ def check_checkpoint_matches(model: torch.nn.Module,
             'model.backbone.init_cfg=dict(type="Pretrained", '
             f'checkpoint="{filename}") (with prefix="backbone." if its '
             'backbone keys start with "backbone.").')
-    matched_set = set(matched)
-    missing = [k for k in expected
-               if k not in matched_set and not _optional(k)]
+    missing = match.not_loaded
     shape = [k for k in missing if k in given]
-    unexpected = [k for k in given if k not in expected]
     if mode != 'partial' and missing:
         detail = f'; {len(shape)} of them with another shape, e.g. ' \
             f'{shape[0]}: {tuple(given[shape[0]].shape)} vs ' \
@@ -158,25 +144,25 @@ def check_checkpoint_matches(model: torch.nn.Module,
                 'those weights would stay random')
         raise ValueError(
             f'{filename}: lacks {len(missing)} of the {len(expected)} '
-            f'tensors of {name}: {_groups(missing)}, e.g. '
+            f'tensors of {name}: {key_groups(missing)}, e.g. '
             f'{", ".join(missing[:3])}{detail}. {what}.')
     if mode == 'resume' and unexpected:
         raise ValueError(
             f'{filename}: cannot resume from it: it is a checkpoint of '
             f'another model ({len(unexpected)} of its tensors are not in '
-            f'{name}: {_groups(unexpected)}, e.g. '
+            f'{name}: {key_groups(unexpected)}, e.g. '
             f'{", ".join(unexpected[:3])}).')
     if missing:
         print_log(
             f'{filename}: provides {len(matched)} of the {len(expected)} '
             f'tensors of {name}; the others keep their '
-            f'initialisation ({_groups(missing)}).',
+            f'initialisation ({key_groups(missing)}).',
             logger='current',
             level=30)
     elif unexpected:
         print_log(
             f'{filename}: {len(unexpected)} of its tensors are not in '
-            f'{name} and are ignored ({_groups(unexpected)}).',
+            f'{name} and are ignored ({key_groups(unexpected)}).',
             logger='current',
             level=30)
     return len(matched)
@@ -186,17 +172,27 @@ def load_weights_strictly(model: torch.nn.Module, filename: str) -> dict:
     """Load ``filename`` into ``model``; every model tensor must be in it
     (test, demo, inference). Returns the loaded checkpoint dict.
 
+    A local file is read once, with
+    :func:`~densesiam_mm.checkpoint.load_checkpoint_file`; a remote one
+    (``http://``, ...) gets mmengine's strict loading.
+
     Raises:
         ValueError: the file lacks tensors of the model (listed, see
             ``mode='model'`` of :func:`check_checkpoint_matches`), or is
             corrupted (checksum).
     """
-    from mmengine.runner import load_checkpoint
-    checked = check_checkpoint_matches(model, filename, mode='model') >= 0
-    # Local files were checked above (with a readable message); remote ones
-    # get mmengine's strict loading.
-    return load_checkpoint(
-        model, filename, map_location='cpu', strict=not checked)
+    from mmengine.runner import load_checkpoint, load_state_dict
+    if not _is_local(filename):
+        return load_checkpoint(
+            model, filename, map_location='cpu', strict=True)
+    checkpoint = load_checkpoint_file(filename, map_location='cpu')
+    check_checkpoint_matches(model, filename, 'model', checkpoint)
+    load_state_dict(
+        getattr(model, 'module', model),
+        unwrap_state_dict(checkpoint),
+        strict=False,
+        logger='current')
+    return checkpoint
 
 
 def check_train_batches(dataloader, world_size: int = 1) -> int:
