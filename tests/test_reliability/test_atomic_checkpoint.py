@@ -21,7 +21,7 @@ import pytest
 from mmengine.fileio import LocalBackend
 
 from densesiam_mm.apis import build_runner
-from densesiam_mm.utils import load_checkpoint_file
+from densesiam_mm.checkpoint import load_checkpoint_file
 
 from ._utils import (REPO_ROOT, env, kept_default_scope, make_images,
                      read_logs, tiny_cfg, train_cmd, train_in_process,

@@ -58,9 +58,8 @@ class DenseFeatureCacheHook(Hook):
             shuffle=False,
             num_workers=dataloader.num_workers,
             collate_fn=dataloader.collate_fn)
-        runner.logger.info(
-            f'DenseFeatureCacheHook: {split} features of '
-            f'{len(dataloader.dataset)} images')
+        runner.logger.info(f'DenseFeatureCacheHook: {split} features of '
+                           f'{len(dataloader.dataset)} images')
         progress = ProgressBar(len(dataloader.dataset))
         for data in ordered:
             data = model.data_preprocessor(data, split == 'train')

@@ -3,64 +3,12 @@ import time
 from typing import Optional
 
 import torch
-import torch.nn.functional as F
 from mmengine.dist import broadcast, get_rank
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
 from mmseg.registry import HOOKS
 
-
-@torch.no_grad()
-def spherical_kmeans(points: torch.Tensor,
-                     num_clusters: int,
-                     num_iters: int = 20,
-                     generator: Optional[torch.Generator] = None
-                     ) -> torch.Tensor:
-    """Batched spherical k-means (cosine similarity) in torch.
-
-    k-means++ seeding on ``1 - cos``, then ``num_iters`` Lloyd iterations:
-    assign every point to the most similar centroid, set each centroid to the
-    normalised sum of its points. A cluster left empty is re-seeded with the
-    point least similar to its centroid, so all ``num_clusters`` centroids
-    stay distinct and finite.
-
-    Args:
-        points (Tensor): ``(M, C)`` features (normalised here).
-        num_clusters (int): K.
-        num_iters (int): Lloyd iterations. Defaults to 20.
-        generator (torch.Generator, optional): for reproducible seeding.
-
-    Returns:
-        Tensor: ``(K, C)`` unit-norm centroids.
-    """
-    if points.dim() != 2 or points.size(0) < num_clusters:
-        raise ValueError(
-            f'spherical_kmeans: need a (M, C) tensor with M >= K = '
-            f'{num_clusters} points, got shape {tuple(points.shape)}.')
-    points = F.normalize(points.float(), dim=1)
-    num_points = points.size(0)
-    device = points.device
-    first = torch.randint(num_points, (1, ), generator=generator)
-    centroids = points[first.to(device)]
-    min_dist = (1 - points @ centroids.T).clamp(min=0).squeeze(1)
-    for _ in range(1, num_clusters):
-        probs = min_dist + 1e-12
-        index = torch.multinomial(probs.cpu(), 1, generator=generator)
-        new = points[index.to(device)]
-        centroids = torch.cat([centroids, new])
-        min_dist = torch.minimum(min_dist,
-                                 (1 - points @ new.T).clamp(min=0).squeeze(1))
-    for _ in range(num_iters):
-        similarity, assign = (points @ centroids.T).max(dim=1)
-        sums = torch.zeros_like(centroids).index_add_(0, assign, points)
-        counts = torch.bincount(assign, minlength=num_clusters)
-        empty = counts == 0
-        if empty.any():
-            # worst-fitting points become the empty clusters' centroids
-            worst = similarity.argsort()[:int(empty.sum())]
-            sums[empty] = points[worst]
-        centroids = F.normalize(sums, dim=1)
-    return centroids
+from ...models.utils.kmeans import spherical_kmeans
 
 
 @HOOKS.register_module()
@@ -151,7 +99,9 @@ class KMeansClusteringHook(Hook):
         if self.by_epoch and runner.epoch % self.interval == 0:
             self.cluster(runner)
 
-    def before_train_iter(self, runner, batch_idx: int,
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
                           data_batch=None) -> None:
         if not self.by_epoch and runner.iter % self.interval == 0:
             self.cluster(runner)
@@ -186,9 +136,8 @@ class KMeansClusteringHook(Hook):
             if self.points_per_image is None:
                 keep = None if valid is None else valid.flatten(1)
                 for view in range(2):
-                    per_view[view].append(
-                        flat[view].flatten(0, 1) if keep is None else
-                        flat[view][keep])
+                    per_view[view].append(flat[view].flatten(0, 1) if keep is
+                                          None else flat[view][keep])
                 if self.assign_labels:
                     batches.append(([
                         int(s.metainfo['sample_idx'])
@@ -198,8 +147,9 @@ class KMeansClusteringHook(Hook):
             for view in range(2):
                 num_pixels = flat[view].size(1)
                 keep = torch.stack([
-                    torch.randperm(num_pixels, generator=generator)
-                    [:self.points_per_image] for _ in range(flat[view].size(0))
+                    torch.randperm(num_pixels,
+                                   generator=generator)[:self.points_per_image]
+                    for _ in range(flat[view].size(0))
                 ]).to(flat[view].device)
                 sampled = flat[view].gather(
                     1, keep[..., None].expand(-1, -1, flat[view].size(2)))
@@ -226,7 +176,8 @@ class KMeansClusteringHook(Hook):
             ]
             batch_labels, batch_counts = self.label_pixels(
                 model.centroids, [(indices, flat, feats[0].shape[2:])],
-                num_clusters, normalize=False)
+                num_clusters,
+                normalize=False)
             labels.update(batch_labels)
             counts += batch_counts
         return labels, counts / counts.sum(dim=1, keepdim=True).clamp(min=1)
@@ -265,8 +216,9 @@ class KMeansClusteringHook(Hook):
         centroids = torch.zeros_like(model.centroids)
         batches = []
         if get_rank() == 0:
-            features, batches = self.collect_features(
-                model, runner.train_dataloader, generator)
+            features, batches = self.collect_features(model,
+                                                      runner.train_dataloader,
+                                                      generator)
             centroids = torch.stack([
                 spherical_kmeans(feats, model.num_clusters, self.num_iters,
                                  generator) for feats in features
@@ -283,8 +235,8 @@ class KMeansClusteringHook(Hook):
             model.set_pseudo_labels(labels)
             model.set_class_weights(weights)
         if self.reset_optimizer_state and hasattr(model, 'classifiers'):
-            optimizer = getattr(getattr(runner, 'optim_wrapper', None),
-                                'optimizer', None)
+            optimizer = getattr(
+                getattr(runner, 'optim_wrapper', None), 'optimizer', None)
             if isinstance(optimizer, torch.optim.Optimizer):  # built
                 for param in model.classifiers.parameters():
                     optimizer.state.pop(param, None)

@@ -5,11 +5,13 @@ import os.path as osp
 from typing import Dict, List, Optional
 
 import torch
-from mmengine.dist import all_reduce
 from mmengine.hooks import Hook
 from mmengine.model import is_model_wrapper
+from mmengine.optim import OptimWrapperDict
 from mmpretrain.registry import HOOKS as PRETRAIN_HOOKS
 from mmseg.registry import HOOKS as SEG_HOOKS
+
+from ..optimizers.nan_guard_optim_wrapper import NaNGuardMixin
 
 
 def _is_finite(value) -> bool:
@@ -29,14 +31,17 @@ def _to_float(value) -> float:
 class NaNGuardHook(Hook):
     """Never train on a non-finite loss.
 
-    Before every optimizer update, the summed loss is checked (all ranks
-    agree through an all-reduce, so DDP never hangs on one rank's NaN). A
+    The update itself is guarded by the optimizer wrapper
+    (:class:`~densesiam_mm.engine.optimizers.NaNGuardOptimWrapper` or
+    ``NaNGuardAmpOptimWrapper``; ``tools/train.py`` swaps them in for
+    ``OptimWrapper``/``AmpOptimWrapper`` when this hook is configured):
+    before every optimizer update the summed loss is checked (all ranks
+    agree through an all-reduce, so DDP never hangs on one rank's NaN) and a
     non-finite loss skips the update: no backward, no step, gradients
-    zeroed, and the model's buffers (BN running statistics) restored to
-    their values before the iteration. After the iteration the hook names
-    the non-finite terms of the logged losses (``loss_global``,
-    ``loss_dense``, ...), the iteration (1-based, as in the log) and the last
-    good checkpoint, and then
+    zeroed. This hook then restores the model's buffers (BN running
+    statistics) to their values before the iteration, names the non-finite
+    terms of the logged losses (``loss_global``, ``loss_dense``, ...), the
+    iteration (1-based, as in the log) and the last good checkpoint, and
 
     - ``action='raise'`` (default): raises ``FloatingPointError`` with that
       message; the weights in memory and on disk are those of the last good
@@ -46,7 +51,9 @@ class NaNGuardHook(Hook):
       skipped it raises as above (a run that keeps producing NaN is broken).
 
     The learning-rate schedule still advances on a skipped iteration (it
-    follows the iteration counter), so a resumed run stays aligned.
+    follows the iteration counter), so a resumed run stays aligned. With an
+    optimizer wrapper that does not guard the update (a warning says so at
+    the start), a non-finite loss still stops the run, after its update.
 
     Args:
         action (str): ``'raise'`` or ``'skip'``. Defaults to ``'raise'``.
@@ -65,41 +72,44 @@ class NaNGuardHook(Hook):
         self.action = action
         self.max_skips = max_skips
         self.num_skipped = 0
-        self._update_skipped = False
+        self._skipped_before = 0
         self._buffers: Optional[Dict[str, torch.Tensor]] = None
 
-    # -- guarding the update -------------------------------------------------
-    def _guard(self, optim_wrapper) -> None:
-        """Wrap ``optim_wrapper.update_params`` with the finiteness check."""
-        update_params = optim_wrapper.update_params
-        if getattr(update_params, '_nan_guarded', False):
-            return
+    # -- watching the update -------------------------------------------------
+    @staticmethod
+    def optim_wrappers(runner) -> List:
+        """The runner's optimizer wrapper(s)."""
+        wrapper = runner.optim_wrapper
+        if isinstance(wrapper, OptimWrapperDict):
+            return list(wrapper.values())
+        return [wrapper]
 
-        def guarded_update_params(loss, *args, **kwargs):
-            bad = torch.logical_not(torch.isfinite(loss.detach()).all())
-            bad = bad.to(dtype=torch.float32, device=loss.device).reshape(1)
-            all_reduce(bad)  # no-op without a process group
-            if bad.item() > 0:
-                self._update_skipped = True
-                optim_wrapper.zero_grad()
-                return None
-            return update_params(loss, *args, **kwargs)
-
-        guarded_update_params._nan_guarded = True
-        optim_wrapper.update_params = guarded_update_params
+    def skipped_updates(self, runner) -> int:
+        """Updates skipped so far by the guarded optimizer wrappers."""
+        return sum(
+            w.skipped_updates for w in self.optim_wrappers(runner)
+            if isinstance(w, NaNGuardMixin))
 
     def before_train(self, runner) -> None:
-        wrappers = getattr(runner.optim_wrapper, 'optim_wrappers', None)
-        for wrapper in (wrappers.values() if wrappers is not None else
-                        [runner.optim_wrapper]):
-            self._guard(wrapper)
+        unguarded = [
+            type(w).__name__ for w in self.optim_wrappers(runner)
+            if not isinstance(w, NaNGuardMixin)
+        ]
+        if unguarded:
+            runner.logger.warning(
+                f'NaNGuardHook: the optimizer wrapper ({", ".join(unguarded)})'
+                ' does not check the loss before the update, so a non-finite '
+                'loss stops the run only after its update was applied. Use '
+                "optim_wrapper=dict(type='NaNGuardOptimWrapper', ...) (or "
+                "'NaNGuardAmpOptimWrapper'); tools/train.py does this for "
+                'OptimWrapper and AmpOptimWrapper.')
 
     def _model(self, runner):
         return runner.model.module if is_model_wrapper(runner.model) \
             else runner.model
 
     def before_train_iter(self, runner, batch_idx: int, data_batch=None):
-        self._update_skipped = False
+        self._skipped_before = self.skipped_updates(runner)
         # Buffers are small (BN statistics): keep this iteration's start.
         self._buffers = {
             name: buf.detach().clone()
@@ -121,36 +131,49 @@ class NaNGuardHook(Hook):
 
     def _message(self, runner, terms: List[str], outputs: dict) -> str:
         if terms:
-            values = ', '.join(
-                f'{k}={_to_float(outputs[k])}' for k in terms)
+            values = ', '.join(f'{k}={_to_float(outputs[k])}' for k in terms)
             what = f'non-finite loss term(s) {", ".join(terms)} ({values})'
         else:
             what = 'a non-finite loss on another rank'
         ckpt = self.last_good_checkpoint(runner)
-        fix = ('lowering the learning rate or clipping gradients '
-               '(optim_wrapper.clip_grad)')
         if ckpt:
             where = f'the last good checkpoint is {ckpt}'
-            advice = f'Resume with `--resume` after {fix}.'
+            # `--resume` restores the optimizer (its lr) and the schedule.
+            advice = (
+                'Resume with `--resume` after clipping gradients '
+                '(optim_wrapper.clip_grad in the config, which `--resume` '
+                'applies). `--resume` restores the learning rate from the '
+                'checkpoint (optimizer and schedule), so a lower lr in the '
+                'config has no effect on a resumed run: to train with a '
+                "lower learning rate, start from the checkpoint's weights "
+                f'without `--resume` (`--cfg-options load_from={ckpt}`: the '
+                'iteration count, optimizer state and schedule start again) '
+                'or start the run again.')
         else:
             where = 'no checkpoint has been written yet'
-            advice = (f'There is nothing to resume from: start the run '
-                      f'again after {fix}.')
+            advice = ('There is nothing to resume from: start the run again '
+                      'after lowering the learning rate or clipping '
+                      'gradients (optim_wrapper.clip_grad).')
         return (f'NaNGuardHook: {what} at iteration {runner.iter + 1}; the '
                 f'update of this iteration was not applied, and {where}. '
                 f'{advice}')
 
-    def after_train_iter(self, runner, batch_idx: int, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx: int,
+                         data_batch=None,
                          outputs: Optional[dict] = None) -> None:
         outputs = outputs or {}
-        terms = [k for k, v in outputs.items()
-                 if 'loss' in k and not _is_finite(v)]
+        terms = [
+            k for k, v in outputs.items() if 'loss' in k and not _is_finite(v)
+        ]
         # Name the individual terms; `loss` (their sum) only if none is bad.
         if len(terms) > 1 and 'loss' in terms:
             terms.remove('loss')
-        if not (terms or self._update_skipped):
+        skipped = self.skipped_updates(runner) > self._skipped_before
+        if not (terms or skipped):
             return
-        if not self._update_skipped:
+        if not skipped:
             # A model whose train_step does not call update_params: the
             # update already happened, so stop whatever the action.
             raise FloatingPointError(

@@ -22,7 +22,8 @@ class RegionSimHook(Hook):
     """
     priority = 'NORMAL'
 
-    def __init__(self, start_ratio: float = 0.5,
+    def __init__(self,
+                 start_ratio: float = 0.5,
                  attr: str = 'region_sim_enabled') -> None:
         if not 0 <= start_ratio <= 1:
             raise ValueError('RegionSimHook: `start_ratio` must be in [0, 1], '
