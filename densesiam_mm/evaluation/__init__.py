@@ -1,3 +1,8 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 from .clustering_probe import ClusteringProbe
-from .metrics import *  # noqa: F401,F403
+from .metrics import HungarianIoUMetric, hungarian_match, majority_match
+
+__all__ = [
+    'ClusteringProbe', 'HungarianIoUMetric', 'hungarian_match',
+    'majority_match'
+]

@@ -7,7 +7,7 @@ import torch.nn.functional as F
 from mmengine.utils import ProgressBar
 from torch import Tensor
 
-from ..engine.hooks.kmeans_clustering_hook import spherical_kmeans
+from ..models.utils.kmeans import spherical_kmeans
 from .metrics import HungarianIoUMetric
 
 
@@ -23,7 +23,8 @@ def _cluster_map(feats: Tensor, centroids: Tensor, sample,
     """``(H, W)`` cluster ids of one image at its ground-truth size.
 
     Cosine similarities ``(K, h, w)`` are upsampled bilinearly to the
-    network input ``input_size = (H_in, W_in)`` (padded batch), cropped to the image and resized to the original shape (mmseg's
+    network input ``input_size = (H_in, W_in)`` (padded batch), cropped to
+    the image and resized to the original shape (mmseg's
     ``postprocess_result`` path), then arg-maxed.
     """
     scores = torch.einsum('chw,kc->khw', feats, centroids)[None]
@@ -91,9 +92,8 @@ class ClusteringProbe:
                 keep = image.T
                 if self.points_per_image is not None \
                         and keep.size(0) > self.points_per_image:
-                    keep = keep[torch.randperm(
-                        keep.size(0), generator=generator)
-                                [:self.points_per_image]]
+                    order = torch.randperm(keep.size(0), generator=generator)
+                    keep = keep[order[:self.points_per_image]]
                 points.append(keep)
                 progress.update()
         return torch.cat(points)
@@ -124,7 +124,8 @@ class ClusteringProbe:
                     points, k, self.num_iters,
                     torch.Generator().manual_seed(seed))
                 metric = HungarianIoUMetric(
-                    num_clusters=k, matching=matching,
+                    num_clusters=k,
+                    matching=matching,
                     ignore_index=getattr(dataloader.dataset, 'ignore_index',
                                          255))
                 metric.dataset_meta = meta
@@ -149,8 +150,13 @@ class ClusteringProbe:
             values = metric.evaluate(len(dataloader.dataset))
             entry = scores.setdefault(
                 f'k={k}',
-                dict(k=k, matching=metric.matching, seeds=[], mIoU=[],
-                     aAcc=[], mAcc=[]))
+                dict(
+                    k=k,
+                    matching=metric.matching,
+                    seeds=[],
+                    mIoU=[],
+                    aAcc=[],
+                    mAcc=[]))
             entry['seeds'].append(seed)
             for name in ('mIoU', 'aAcc', 'mAcc'):
                 entry[name].append(values[name])

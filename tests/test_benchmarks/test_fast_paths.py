@@ -8,22 +8,32 @@ from mmpretrain.structures import DataSample
 
 import densesiam_mm  # noqa: F401
 from densesiam_mm.models.heads import RegionSimHead, region_embeddings
-from densesiam_mm.models.heads.region_sim_head import (
-    _factorising_is_cheaper, _has_linear_first_layer)
+from densesiam_mm.models.heads.region_sim_head import (_factorising_is_cheaper,
+                                                       _has_linear_first_layer)
 from densesiam_mm.models.utils import correspondence_from_samples
 
 
 def _head(with_bias=False):
     vec = dict(type='BN1d')
     return RegionSimHead(
-        projector=dict(type='NonLinearNeck', in_channels=24,
-                       hid_channels=16, out_channels=12, num_layers=3,
-                       with_bias=with_bias, with_avg_pool=False,
-                       norm_cfg=vec),
-        predictor=dict(type='NonLinearNeck', in_channels=12, hid_channels=6,
-                       out_channels=12, with_avg_pool=False,
-                       with_last_bn=False, with_last_bias=True,
-                       norm_cfg=vec),
+        projector=dict(
+            type='NonLinearNeck',
+            in_channels=24,
+            hid_channels=16,
+            out_channels=12,
+            num_layers=3,
+            with_bias=with_bias,
+            with_avg_pool=False,
+            norm_cfg=vec),
+        predictor=dict(
+            type='NonLinearNeck',
+            in_channels=12,
+            hid_channels=6,
+            out_channels=12,
+            with_avg_pool=False,
+            with_last_bn=False,
+            with_last_bias=True,
+            norm_cfg=vec),
         loss=dict(type='RegionInfoNCELoss', temperature=0.2))
 
 
@@ -45,7 +55,8 @@ def test_region_projection_equals_projecting_region_embeddings(with_bias):
     assert _factorising_is_cheaper(masks, feats, head.projector.fc0)
     fast = head.project_regions(masks, feats)
     # r_n = sum_k softmax_n(masks)[n, k] f_k, in float64 here
-    regions = torch.einsum('bnk,bck->bnc', masks.flatten(2).softmax(1),
+    regions = torch.einsum('bnk,bck->bnc',
+                           masks.flatten(2).softmax(1),
                            feats.flatten(2)).flatten(0, 1)  # (B*N, C)
     reference = head.projector([regions])[0]
     assert fast.shape == reference.shape == (120, 12)
@@ -57,10 +68,15 @@ def test_region_projection_equals_projecting_region_embeddings(with_bias):
 def test_region_projection_keeps_the_projector_state_dict():
     head = _head()
     assert set(head.projector.state_dict()) == set(
-        MODELS.build(dict(type='NonLinearNeck', in_channels=24,
-                          hid_channels=16, out_channels=12, num_layers=3,
-                          with_avg_pool=False,
-                          norm_cfg=dict(type='BN1d'))).state_dict())
+        MODELS.build(
+            dict(
+                type='NonLinearNeck',
+                in_channels=24,
+                hid_channels=16,
+                out_channels=12,
+                num_layers=3,
+                with_avg_pool=False,
+                norm_cfg=dict(type='BN1d'))).state_dict())
 
 
 def test_other_projectors_use_the_region_embeddings():
@@ -76,8 +92,10 @@ def test_other_projectors_use_the_region_embeddings():
 
 
 def test_numpy_and_tensor_geometry_fields_give_the_same_correspondence():
-    boxes = [np.array([[0, 0, 60, 60], [20, 10, 90, 80]], np.float32),
-             np.array([[5, 5, 50, 70], [0, 0, 40, 40]], np.float32)]
+    boxes = [
+        np.array([[0, 0, 60, 60], [20, 10, 90, 80]], np.float32),
+        np.array([[5, 5, 50, 70], [0, 0, 40, 40]], np.float32)
+    ]
     flips = [np.array([True, False]), np.array([False, False])]
 
     def samples(to):
@@ -107,8 +125,9 @@ def test_dense_neck_gemm_path_equals_the_convolutions(norm):
     torch.manual_seed(0)
     norm_cfg = dict(type='BN') if norm == 'BN' else dict(
         type='GN', num_groups=2)
-    neck = DenseNonLinearNeck(6, 8, 4, num_layers=3, with_last_bias=True,
-                              norm_cfg=norm_cfg).double().train()
+    neck = DenseNonLinearNeck(
+        6, 8, 4, num_layers=3, with_last_bias=True,
+        norm_cfg=norm_cfg).double().train()
     assert neck.per_pixel_gemm == (norm == 'BN')
     x = torch.randn(3, 6, 4, 5, dtype=torch.float64, requires_grad=True)
     weights = torch.randn(3, 4, 4, 5, dtype=torch.float64)
@@ -162,10 +181,14 @@ def test_region_sim_checkpointing_gives_the_same_loss_and_gradients():
         sample.set_field(rng.uniform(size=2) < 0.5, 'view_flips')
         samples.append(sample)
     corr = correspondence_from_samples(samples, 3, 'cpu')
-    maps = [torch.randn(3, 40, 8, 8, dtype=torch.float64, requires_grad=True)
-            for _ in range(2)]
-    feats = [torch.randn(3, 24, 4, 4, dtype=torch.float64,
-                         requires_grad=True) for _ in range(2)]
+    maps = [
+        torch.randn(3, 40, 8, 8, dtype=torch.float64, requires_grad=True)
+        for _ in range(2)
+    ]
+    feats = [
+        torch.randn(3, 24, 4, 4, dtype=torch.float64, requires_grad=True)
+        for _ in range(2)
+    ]
 
     def loss_and_grads(head):
         loss = head.loss(maps[0], feats[0], maps[1], feats[1], corr)

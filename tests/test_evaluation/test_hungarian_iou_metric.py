@@ -14,9 +14,11 @@ CLASSES = ('a', 'b', 'c')
 
 # rows: ground-truth class, columns: predicted cluster
 #        k0 k1 k2
-KNOWN = [[2, 8, 0],   # a -> k1
-         [6, 1, 1],   # b -> k0
-         [0, 2, 4]]   # c -> k2
+KNOWN = [
+    [2, 8, 0],  # a -> k1
+    [6, 1, 1],  # b -> k0
+    [0, 2, 4]
+]  # c -> k2
 
 
 def pixels_from_confusion(confusion, extra_ignored=0):
@@ -34,9 +36,7 @@ def pixels_from_confusion(confusion, extra_ignored=0):
 
 def sample(gt, pred, name='img.jpg'):
     return dict(
-        img_path=name,
-        gt_sem_seg=dict(data=gt),
-        pred_sem_seg=dict(data=pred))
+        img_path=name, gt_sem_seg=dict(data=gt), pred_sem_seg=dict(data=pred))
 
 
 def evaluate(samples, classes=CLASSES, size=None, **kwargs):
@@ -84,8 +84,7 @@ def test_per_class_split_differs_from_legacy_split():
     assert per_class['mIoU_thing'] == pytest.approx(61.54)
     assert per_class['mIoU_stuff'] == pytest.approx(58.57)
 
-    legacy = evaluate([sample(gt, pred)], thing_classes=[0],
-                      legacy_split=True)
+    legacy = evaluate([sample(gt, pred)], thing_classes=[0], legacy_split=True)
     # official evaluators: new_hist[cluster of c] = hist[c]
     #   new_hist = [[6, 1, 1],   (class b, cluster 0)
     #               [2, 8, 0],   (class a, cluster 1)
@@ -102,8 +101,7 @@ def test_per_class_split_differs_from_legacy_split():
 def test_ignore_pixels_are_ignored():
     gt, pred = pixels_from_confusion(KNOWN)
     gt_ign, pred_ign = pixels_from_confusion(KNOWN, extra_ignored=50)
-    assert evaluate([sample(gt_ign, pred_ign)]) == evaluate(
-        [sample(gt, pred)])
+    assert evaluate([sample(gt_ign, pred_ign)]) == evaluate([sample(gt, pred)])
     # a custom ignore index: the pixels of class c are now ignored
     res = evaluate([sample(gt, pred)], ignore_index=2)
     # still a -> k1, b -> k0, c -> k2 (c's row is empty now)
@@ -127,13 +125,17 @@ def test_undefined_iou_is_nan_and_left_out_of_means():
 
 
 #        k0 k1 k2 k3
-OVER = [[5, 3, 0, 1],   # a
-        [1, 0, 4, 2]]   # b
+OVER = [
+    [5, 3, 0, 1],  # a
+    [1, 0, 4, 2]
+]  # b
 
 
 def test_many_to_one_majority_matching():
     gt, pred = pixels_from_confusion(OVER)
-    res = evaluate([sample(gt, pred)], classes=('a', 'b'), num_clusters=4,
+    res = evaluate([sample(gt, pred)],
+                   classes=('a', 'b'),
+                   num_clusters=4,
                    matching='majority')
     # k0, k1 -> a; k2, k3 -> b
     # a: tp 8, gt 9, predicted 6+3=9 -> 8/10; b: tp 6, gt 7, pred 7 -> 6/8

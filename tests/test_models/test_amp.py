@@ -13,7 +13,6 @@ from mmengine.config import Config
 from mmpretrain.registry import MODELS
 
 import densesiam_mm  # noqa: F401
-
 from ..conftest import config_path
 from .test_densesiam import batch
 
@@ -38,8 +37,9 @@ def test_bf16_autocast_losses_are_fp32_and_close(channels_last):
     inputs, samples = batch(batch_size=4, size=64)
     if channels_last:
         model = model.to(memory_format=torch.channels_last)
-        inputs = [x.contiguous(memory_format=torch.channels_last)
-                  for x in inputs]
+        inputs = [
+            x.contiguous(memory_format=torch.channels_last) for x in inputs
+        ]
     ref = _losses(copy.deepcopy(model), inputs, samples, amp=False)
     amp = _losses(model, inputs, samples, amp=True)
     assert set(amp) == {'loss_global', 'loss_dense', 'loss_region'}
@@ -48,8 +48,9 @@ def test_bf16_autocast_losses_are_fp32_and_close(channels_last):
         assert value.dtype == torch.float32, name
         assert torch.isfinite(value), name
         # bf16 has 8 bits of mantissa: cosines agree to ~1e-2
-        assert abs(value.item() - ref[name].item()) < 5e-2, (
-            name, value.item(), ref[name].item())
+        assert abs(value.item() - ref[name].item()) < 5e-2, (name,
+                                                             value.item(),
+                                                             ref[name].item())
 
 
 def test_bf16_autocast_backward_reaches_every_branch():
@@ -57,8 +58,8 @@ def test_bf16_autocast_backward_reaches_every_branch():
     inputs, samples = batch(batch_size=4, size=64)
     losses = _losses(model, inputs, samples, amp=True)
     sum(losses.values()).backward()
-    for prefix in ('backbone', 'neck', 'head', 'pix_sim_neck',
-                   'pix_sim_head', 'region_sim_head'):
+    for prefix in ('backbone', 'neck', 'head', 'pix_sim_neck', 'pix_sim_head',
+                   'region_sim_head'):
         grads = [
             p.grad for name, p in model.named_parameters()
             if name.startswith(prefix + '.')

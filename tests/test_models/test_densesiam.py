@@ -9,7 +9,6 @@ from mmpretrain.structures import DataSample
 
 import densesiam_mm  # noqa: F401
 from densesiam_mm.models.heads import region_embeddings
-
 from ..conftest import config_path
 
 
@@ -25,8 +24,8 @@ def samples(boxes1, boxes2, flips1=None, flips2=None):
     out = []
     for i, (b1, b2) in enumerate(zip(boxes1, boxes2)):
         sample = DataSample()
-        sample.set_field(torch.tensor([b1, b2], dtype=torch.float32),
-                         'view_boxes')
+        sample.set_field(
+            torch.tensor([b1, b2], dtype=torch.float32), 'view_boxes')
         f1 = False if flips1 is None else flips1[i]
         f2 = False if flips2 is None else flips2[i]
         sample.set_field(torch.tensor([f1, f2]), 'view_flips')
@@ -36,8 +35,9 @@ def samples(boxes1, boxes2, flips1=None, flips2=None):
 
 def batch(batch_size=4, size=64, seed=0):
     gen = torch.Generator().manual_seed(seed)
-    inputs = [torch.randn(batch_size, 3, size, size, generator=gen)
-              for _ in range(2)]
+    inputs = [
+        torch.randn(batch_size, 3, size, size, generator=gen) for _ in range(2)
+    ]
     boxes1 = [[0, 0, 60, 60]] * batch_size
     boxes2 = [[20, 10, 90, 80]] * batch_size
     return inputs, samples(boxes1, boxes2, [True, False] * (batch_size // 2))
@@ -45,14 +45,11 @@ def batch(batch_size=4, size=64, seed=0):
 
 def test_zero_weights_equal_simsiam():
     torch.manual_seed(0)
-    cfg = small_model_cfg(dense_loss_weight=0.0, region_loss_weight=0.0,
-                          region_sim_enabled=True)
+    cfg = small_model_cfg(
+        dense_loss_weight=0.0, region_loss_weight=0.0, region_sim_enabled=True)
     densesiam = MODELS.build(cfg)
     simsiam_cfg = dict(
-        type='SimSiam',
-        backbone=cfg.backbone,
-        neck=cfg.neck,
-        head=cfg.head)
+        type='SimSiam', backbone=cfg.backbone, neck=cfg.neck, head=cfg.head)
     simsiam = MODELS.build(simsiam_cfg)
     missing, unexpected = simsiam.load_state_dict(
         densesiam.state_dict(), strict=False)

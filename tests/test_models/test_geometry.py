@@ -131,7 +131,7 @@ def test_no_overlap_is_invalid_and_finite():
     # touching boxes (zero-area intersection) are invalid too
     _, valid = intersection_boxes(
         torch.tensor([[0., 0., 10., 10.]]), torch.tensor([[10., 0., 20.,
-                                                          10.]]))
+                                                           10.]]))
     assert not valid.item()
 
 

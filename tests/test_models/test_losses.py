@@ -39,8 +39,8 @@ def test_invalid_pairs_are_ignored():
 
 def test_no_valid_pair_gives_zero_loss_and_zero_grad():
     pred = torch.randn(2, 4, 5, requires_grad=True)
-    loss = DenseSimilarityLoss(mode='cross_entropy')(
-        pred, torch.randn(2, 4, 5), torch.tensor([False, False]))
+    loss = DenseSimilarityLoss(mode='cross_entropy')(pred, torch.randn(
+        2, 4, 5), torch.tensor([False, False]))
     assert loss.item() == 0 and torch.isfinite(loss)
     loss.backward()
     assert pred.grad.abs().sum() == 0
@@ -56,8 +56,8 @@ def test_info_nce_matches_hand_computed():
     pred = torch.tensor([[[1., 0.], [0., 1.]]])
     target = torch.tensor([[[1., 0.], [0., 1.]]])
     loss = RegionInfoNCELoss(temperature=1.0)(pred, target)
-    assert loss.item() == pytest.approx(-math.log(math.e / (math.e + 1)),
-                                        rel=1e-6)
+    assert loss.item() == pytest.approx(
+        -math.log(math.e / (math.e + 1)), rel=1e-6)
 
 
 def test_bad_config_values_name_the_field():

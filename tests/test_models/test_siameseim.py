@@ -10,7 +10,6 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import init_default_scope
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
-from torch import nn
 
 import densesiam_mm  # noqa: F401
 from densesiam_mm.datasets.transforms import ExactCountBlockMask
@@ -26,17 +25,27 @@ def small_cfg(**kwargs):
         data_preprocessor=dict(type='SelfSupDataPreprocessor'),
         backbone=dict(
             type='SiameseIMViT',
-            arch=dict(embed_dims=WIDTH, num_layers=2, num_heads=2,
-                      feedforward_channels=2 * WIDTH),
+            arch=dict(
+                embed_dims=WIDTH,
+                num_layers=2,
+                num_heads=2,
+                feedforward_channels=2 * WIDTH),
             img_size=224,
             patch_size=16),
-        neck=dict(type='SiameseIMProjector', in_channels=WIDTH,
-                  embed_dims=WIDTH, num_layers=2, num_heads=2,
-                  norm_cfg=token_norm),
-        head=dict(type='SiameseIMHead', embed_dims=WIDTH, num_layers=4,
-                  num_heads=2, norm_cfg=token_norm),
-        init_cfg=[dict(type='Xavier', layer='Linear',
-                       distribution='uniform')])
+        neck=dict(
+            type='SiameseIMProjector',
+            in_channels=WIDTH,
+            embed_dims=WIDTH,
+            num_layers=2,
+            num_heads=2,
+            norm_cfg=token_norm),
+        head=dict(
+            type='SiameseIMHead',
+            embed_dims=WIDTH,
+            num_layers=4,
+            num_heads=2,
+            norm_cfg=token_norm),
+        init_cfg=[dict(type='Xavier', layer='Linear', distribution='uniform')])
     cfg.update(kwargs)
     return cfg
 
@@ -55,8 +64,8 @@ def batch(num=4, seed=0):
     for i in range(num):
         sample = DataSample()
         w, h = rng.uniform(100, 300, 2)
-        boxes = np.array([[10, 20, 10 + w, 20 + h],
-                          [40, 30, 40 + h, 30 + w]], np.float32)
+        boxes = np.array([[10, 20, 10 + w, 20 + h], [40, 30, 40 + h, 30 + w]],
+                         np.float32)
         sample.set_field(boxes, 'view_boxes')
         sample.set_field(np.array([i % 2 == 0, i % 3 == 0]), 'view_flips')
         sample.set_mask(gen({})['mask'])
@@ -76,8 +85,10 @@ def test_routing_shapes():
     seen = {}
 
     def record(name):
+
         def hook(module, args, output):
             seen[name] = (tuple(args[0].shape), output)
+
         return hook
 
     model.backbone.layers[0].register_forward_hook(record('encoder'))
@@ -126,15 +137,16 @@ def test_frozen_patch_embedding_absent_from_the_optimizer():
             optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05),
             constructor='TrainableParamsOptimWrapperConstructor',
             paramwise_cfg=dict(flat_decay_mult=0.0)))
-    in_optim = {id(p) for g in optim.optimizer.param_groups
-                for p in g["params"]}
+    in_optim = {
+        id(p)
+        for g in optim.optimizer.param_groups
+        for p in g["params"]
+    }
     named = dict(model.named_parameters())
     for name in ('backbone.patch_embed.projection.weight',
-                 'backbone.patch_embed.projection.bias',
-                 'backbone.pos_embed'):
+                 'backbone.patch_embed.projection.bias', 'backbone.pos_embed'):
         assert id(named[name]) not in in_optim, name
-    assert not any(id(p) in in_optim
-                   for p in model.target_net.parameters())
+    assert not any(id(p) in in_optim for p in model.target_net.parameters())
     trainable = {id(p) for p in model.parameters() if p.requires_grad}
     assert in_optim == trainable
     for group in optim.optimizer.param_groups:
@@ -143,9 +155,11 @@ def test_frozen_patch_embedding_absent_from_the_optimizer():
     # without paramwise options too
     plain = build_optim_wrapper(
         model,
-        dict(optimizer=dict(type='AdamW', lr=1e-3),
-             constructor='TrainableParamsOptimWrapperConstructor'))
-    assert {id(p) for g in plain.optimizer.param_groups
+        dict(
+            optimizer=dict(type='AdamW', lr=1e-3),
+            constructor='TrainableParamsOptimWrapperConstructor'))
+    assert {id(p)
+            for g in plain.optimizer.param_groups
             for p in g['params']} == trainable
 
 
@@ -176,10 +190,9 @@ def test_token_batch_norm_standardises_over_batch_and_tokens():
     x = torch.randn(3, 7, 4) * 5 + 2
     out = norm(x)
     flat = x.reshape(-1, 4)
-    expected = (flat - flat.mean(0)) / torch.sqrt(flat.var(0, unbiased=False)
-                                                  + 1e-5)
-    torch.testing.assert_close(out.reshape(-1, 4), expected, atol=1e-5,
-                               rtol=0)
+    expected = (flat -
+                flat.mean(0)) / torch.sqrt(flat.var(0, unbiased=False) + 1e-5)
+    torch.testing.assert_close(out.reshape(-1, 4), expected, atol=1e-5, rtol=0)
 
 
 def test_ema_after_k_steps_equals_the_closed_form_schedule():
@@ -191,8 +204,10 @@ def test_ema_after_k_steps_equals_the_closed_form_schedule():
     model = build()
     views, samples = batch(2)
     values = [0.3, -0.1, 0.7, 0.2, 0.5, -0.4]
-    probe = [model.backbone.layers[1].attn.qkv.weight, model.neck.embed.bias,
-             model.backbone.cls_token]
+    probe = [
+        model.backbone.layers[1].attn.qkv.weight, model.neck.embed.bias,
+        model.backbone.cls_token
+    ]
     for value in values[:steps]:
         with torch.no_grad():
             for param in probe:
@@ -201,15 +216,16 @@ def test_ema_after_k_steps_equals_the_closed_form_schedule():
     expected = 0.
     for s, value in enumerate(values[:steps]):
         m = 1. if s == 0 else 0.005 * (math.cos(math.pi * s / total) + 1) / 2
-        keep = math.prod(
-            1 - 0.005 * (math.cos(math.pi * j / total) + 1) / 2
-            for j in range(s + 1, steps))
+        keep = math.prod(1 - 0.005 * (math.cos(math.pi * j / total) + 1) / 2
+                         for j in range(s + 1, steps))
         expected += value * m * keep
     target = dict(model.target_net.module.named_parameters())
     for name in ('0.layers.1.attn.qkv.weight', '1.embed.bias', '0.cls_token'):
         torch.testing.assert_close(
-            target[name], torch.full_like(target[name], expected),
-            atol=1e-6, rtol=0)
+            target[name],
+            torch.full_like(target[name], expected),
+            atol=1e-6,
+            rtol=0)
     # frozen parts stay identical to the online ones
     torch.testing.assert_close(target['0.patch_embed.projection.weight'],
                                model.backbone.patch_embed.projection.weight)
@@ -235,9 +251,15 @@ def test_online_encoder_without_mask_is_the_plain_vit():
     model = build()
     from mmpretrain.models import VisionTransformer
     vit = VisionTransformer(
-        arch=dict(embed_dims=WIDTH, num_layers=2, num_heads=2,
-                  feedforward_channels=2 * WIDTH),
-        img_size=224, patch_size=16, final_norm=False, out_type='raw')
+        arch=dict(
+            embed_dims=WIDTH,
+            num_layers=2,
+            num_heads=2,
+            feedforward_channels=2 * WIDTH),
+        img_size=224,
+        patch_size=16,
+        final_norm=False,
+        out_type='raw')
     missing, unexpected = vit.load_state_dict(model.backbone.state_dict())
     assert not missing and not unexpected
     x = torch.randn(1, 3, 224, 224)

@@ -44,8 +44,7 @@ def exact_code(rows, cols, scale_h, scale_w, dims=D):
     def code(a, b):
         a = np.asarray(a, np.float64)[..., None] * omega
         b = np.asarray(b, np.float64)[..., None] * omega
-        return np.concatenate([np.sin(a), np.cos(a), np.sin(b), np.cos(b)],
-                              -1)
+        return np.concatenate([np.sin(a), np.cos(a), np.sin(b), np.cos(b)], -1)
 
     position = code(rows, cols).reshape(-1, dims)
     scale = np.broadcast_to(code(scale_h, scale_w), position.shape)
@@ -84,10 +83,10 @@ def test_code_matches_exact_geometry_for_random_boxes(flip1, flip2):
         w1 = boxes1[i, 2] - boxes1[i, 0]
         w2 = boxes2[i, 2] - boxes2[i, 0]
         r = np.arange(G)[:, None]
-        closed = (G * (boxes2[i, 1] - boxes1[i, 1]) / h1 + h2 / h1 *
-                  (r + .5) - .5)
-        np.testing.assert_allclose(rows[i].numpy(),
-                                   np.broadcast_to(closed, (G, G)), atol=1e-4)
+        closed = (
+            G * (boxes2[i, 1] - boxes1[i, 1]) / h1 + h2 / h1 * (r + .5) - .5)
+        np.testing.assert_allclose(
+            rows[i].numpy(), np.broadcast_to(closed, (G, G)), atol=1e-4)
         expected = exact_code(exp_rows, exp_cols, 10 * math.log(h2 / h1),
                               10 * math.log(w2 / w1))
         np.testing.assert_allclose(code[i].numpy(), expected, atol=2e-4)
@@ -99,18 +98,20 @@ def test_identical_views_give_the_absolute_table():
         flips = torch.tensor([flip])
         rows, cols = view_patch_positions(box, flips, box, flips, G)
         idx = torch.arange(G, dtype=torch.float32)
-        torch.testing.assert_close(rows[0], idx[:, None].expand(G, G),
-                                   atol=1e-4, rtol=0)
-        torch.testing.assert_close(cols[0], idx[None, :].expand(G, G),
-                                   atol=1e-4, rtol=0)
+        torch.testing.assert_close(
+            rows[0], idx[:, None].expand(G, G), atol=1e-4, rtol=0)
+        torch.testing.assert_close(
+            cols[0], idx[None, :].expand(G, G), atol=1e-4, rtol=0)
         code = relative_position_code(box, flips, box, flips, G, D)[0]
-        torch.testing.assert_close(code[:, :D], absolute_position_code(G, D),
-                                   atol=1e-4, rtol=0)
+        torch.testing.assert_close(
+            code[:, :D], absolute_position_code(G, D), atol=1e-4, rtol=0)
         # scale part: log 1 = 0 -> sin 0, cos 1
         scale = code[:, D:]
         quarter = D // 4
         expected = torch.cat([
-            torch.zeros(quarter), torch.ones(quarter), torch.zeros(quarter),
+            torch.zeros(quarter),
+            torch.ones(quarter),
+            torch.zeros(quarter),
             torch.ones(quarter)
         ])
         torch.testing.assert_close(scale, expected.expand_as(scale))
@@ -124,9 +125,9 @@ def test_absolute_table_is_the_mae_vit_position_table():
     torch.testing.assert_close(table[1:], absolute_position_code(G, D))
     torch.testing.assert_close(table[0], torch.zeros(D))
     # first quarter: sin(row * w0) with w0 = 1: token r * G + c -> sin(r)
-    torch.testing.assert_close(table[1:, 0],
-                               torch.arange(G).repeat_interleave(G).float()
-                               .sin())
+    torch.testing.assert_close(
+        table[1:, 0],
+        torch.arange(G).repeat_interleave(G).float().sin())
 
 
 def test_both_flipped_leave_the_code_unchanged():
@@ -138,8 +139,8 @@ def test_both_flipped_leave_the_code_unchanged():
     b2 = torch.tensor(random_boxes(rng, 5), dtype=torch.float32)
 
     def mirror(b):
-        return torch.stack([width - b[:, 2], b[:, 1], width - b[:, 0],
-                            b[:, 3]], 1)
+        return torch.stack(
+            [width - b[:, 2], b[:, 1], width - b[:, 0], b[:, 3]], 1)
 
     no = torch.zeros(5, dtype=torch.bool)
     yes = torch.ones(5, dtype=torch.bool)

@@ -25,8 +25,9 @@ def _worker(rank, port, folder):
         pred, target = _data()
         corr = target_correlation(target[rank].reshape(-1, 8).clone())
         loss = UniGradLoss(neg_weight=0.02)(pred[rank], target[rank])
-        torch.save(torch.cat([corr.flatten(), loss.reshape(1)]),
-                   os.path.join(folder, f'rank{rank}.pth'))
+        torch.save(
+            torch.cat([corr.flatten(), loss.reshape(1)]),
+            os.path.join(folder, f'rank{rank}.pth'))
     finally:
         torch_dist.destroy_process_group()
 

@@ -16,10 +16,8 @@ from mmseg.registry import MODELS, TRANSFORMS
 from mmseg.structures import SegDataSample
 
 import densesiam_mm  # noqa: F401
-from densesiam_mm.engine.hooks import spherical_kmeans
 from densesiam_mm.models.losses import (DenseSimilarityLoss,
                                         RebalancedPseudoLabelLoss)
-
 from ..conftest import config_path
 
 DENSESIAM_CAMVID = config_path('unsup_seg',
@@ -54,8 +52,9 @@ def build(config, **overrides):
 
 def two_view_batch(batch_size=2, size=64):
     gen = torch.Generator().manual_seed(0)
-    inputs = [torch.randn(batch_size, 3, size, size, generator=gen)
-              for _ in range(2)]
+    inputs = [
+        torch.randn(batch_size, 3, size, size, generator=gen) for _ in range(2)
+    ]
     samples = []
     for i in range(batch_size):
         sample = SegDataSample()
@@ -72,10 +71,11 @@ def test_cross_entropy_similarity_hand_computed():
     # B=2 pairs, N=2 channels, 2 points; the second pair has no overlap
     pred = torch.tensor([[[0., math.log(3.)], [math.log(3.), 0.]],
                          [[5., 0.], [0., 5.]]])
-    target = torch.tensor([[[math.log(2.), 0.], [0., 0.]],
-                           [[0., 9.], [9., 0.]]])
-    loss = DenseSimilarityLoss(mode='cross_entropy')(
-        pred, target, torch.tensor([True, False]))
+    target = torch.tensor([[[math.log(2.), 0.], [0., 0.]], [[0., 9.], [9.,
+                                                                       0.]]])
+    loss = DenseSimilarityLoss(mode='cross_entropy')(pred, target,
+                                                     torch.tensor(
+                                                         [True, False]))
     # point 1: softmax(pred) = (1/4, 3/4), softmax(target) = (2/3, 1/3)
     point1 = -(2 / 3 * math.log(1 / 4) + 1 / 3 * math.log(3 / 4))
     # point 2: softmax(pred) = (3/4, 1/4), softmax(target) = (1/2, 1/2)
@@ -97,7 +97,8 @@ def test_rebalanced_pseudo_label_ce_hand_computed():
     assert plain.item() == pytest.approx(sum(ce) / 4, rel=1e-6)
     # equals F.cross_entropy with inverse-frequency class weights
     weighted = F.cross_entropy(
-        logits.transpose(1, 2).reshape(-1, 2), labels.reshape(-1),
+        logits.transpose(1, 2).reshape(-1, 2),
+        labels.reshape(-1),
         weight=torch.tensor([1 / 3, 1.]))
     assert balanced.item() == pytest.approx(weighted.item(), rel=1e-6)
 
@@ -124,8 +125,7 @@ def test_simplified_fpn_is_upsample_and_add():
     c2, c3 = torch.randn(1, 2, 8, 8), torch.randn(1, 3, 4, 4)
     out = fpn([c2, c3])[0]
     expected = fpn.laterals[0](c2) + F.interpolate(
-        fpn.laterals[1](c3), size=(8, 8), mode='bilinear',
-        align_corners=False)
+        fpn.laterals[1](c3), size=(8, 8), mode='bilinear', align_corners=False)
     assert out.shape == (1, 4, 8, 8)
     torch.testing.assert_close(out, expected)
     with pytest.raises(ValueError, match='out_indices'):
@@ -143,8 +143,9 @@ def test_densesiam_seg_losses_finite_and_aux_trained_by_pixsim_only():
     model = build(DENSESIAM_CAMVID)
     inputs, samples = two_view_batch()
     losses = model.loss(inputs, samples)
-    assert set(losses) == {'loss_dense', 'loss_pseudo', 'loss_aux',
-                           'loss_region'}
+    assert set(losses) == {
+        'loss_dense', 'loss_pseudo', 'loss_aux', 'loss_region'
+    }
     assert all(torch.isfinite(v) and v > 0 for v in losses.values())
     # the auxiliary projector gets gradient from loss_aux alone
     (losses['loss_dense'] + losses['loss_pseudo'] +
@@ -166,8 +167,9 @@ def test_single_view_training_input_is_refused_with_a_hint():
 
 def test_densesiam_seg_predict_returns_label_maps_at_original_size():
     model = build(DENSESIAM_CAMVID).eval()
-    samples = [SegDataSample(metainfo=dict(ori_shape=(45, 61),
-                                           img_shape=(32, 48)))]
+    samples = [
+        SegDataSample(metainfo=dict(ori_shape=(45, 61), img_shape=(32, 48)))
+    ]
     with torch.no_grad():
         out = model.predict(torch.randn(1, 3, 32, 48), samples)[0]
     assert out.pred_sem_seg.data.shape == (1, 45, 61)
@@ -176,8 +178,9 @@ def test_densesiam_seg_predict_returns_label_maps_at_original_size():
     assert labels.min() >= 0 and labels.max() < 11
     # the COCO protocol evaluates at the (cropped) network input instead
     model.test_cfg['output_size'] = 'img_shape'
-    samples = [SegDataSample(metainfo=dict(ori_shape=(45, 61),
-                                           img_shape=(32, 48)))]
+    samples = [
+        SegDataSample(metainfo=dict(ori_shape=(45, 61), img_shape=(32, 48)))
+    ]
     with torch.no_grad():
         out = model.predict(torch.randn(1, 3, 32, 48), samples)[0]
     assert out.pred_sem_seg.data.shape == (1, 32, 48)
@@ -198,34 +201,19 @@ def test_picie_predicts_nearest_centroid_and_losses_are_finite():
 
     model.eval()
     image = torch.randn(1, 3, 32, 32)
-    sample = SegDataSample(metainfo=dict(ori_shape=(32, 32),
-                                         img_shape=(32, 32)))
+    sample = SegDataSample(
+        metainfo=dict(ori_shape=(32, 32), img_shape=(32, 32)))
     with torch.no_grad():
         out = model.predict(image, [sample])[0]
         feats = F.normalize(model.extract_feat(image), dim=1)
         nearest = torch.einsum('bchw,kc->bkhw', feats, centroids[0])
-        nearest = F.interpolate(nearest, size=(32, 32), mode='bilinear',
-                                align_corners=False).argmax(1)
+        nearest = F.interpolate(
+            nearest, size=(32, 32), mode='bilinear',
+            align_corners=False).argmax(1)
     assert out.pred_sem_seg.data.shape == (1, 32, 32)
     assert torch.equal(out.pred_sem_seg.data, nearest)
     with pytest.raises(ValueError, match='set_centroids'):
         model.set_centroids(torch.randn(3, 11, 128))
-
-
-def test_spherical_kmeans_recovers_separated_clusters():
-    gen = torch.Generator().manual_seed(0)
-    directions = torch.eye(3)
-    points = torch.cat([d + 0.05 * torch.randn(50, 3, generator=gen)
-                        for d in directions])
-    centroids = spherical_kmeans(points, 3, num_iters=10, generator=gen)
-    assert torch.allclose(centroids.norm(dim=1), torch.ones(3))
-    # every true direction has one centroid within a few degrees
-    assert (centroids @ directions.T).max(dim=0).values.min() > 0.99
-    # duplicates only: still K finite, unit centroids
-    same = spherical_kmeans(torch.ones(10, 4), 3, generator=gen)
-    assert torch.isfinite(same).all() and same.shape == (3, 4)
-    with pytest.raises(ValueError, match='M >= K'):
-        spherical_kmeans(torch.randn(2, 4), 3)
 
 
 # ---------------------------------------------------- data and checkpoints
@@ -235,9 +223,11 @@ def test_two_view_packing_and_preprocessing():
     rng = np.random.RandomState(0)
     batch = []
     for index in range(2):
-        results = dict(img=rng.randint(0, 255, (60, 80, 3), np.uint8),
-                       img_path='x.jpg', ori_shape=(60, 80),
-                       sample_idx=index)
+        results = dict(
+            img=rng.randint(0, 255, (60, 80, 3), np.uint8),
+            img_path='x.jpg',
+            ori_shape=(60, 80),
+            sample_idx=index)
         for transform in pipeline:
             results = transform(results)
         batch.append(results)
@@ -261,20 +251,26 @@ def test_backbone_init_from_torchvision_and_own_checkpoints(tmp_path):
     tv_state = torchvision.models.resnet18().state_dict()
     tv_path = str(tmp_path / 'resnet18_torchvision.pth')
     torch.save(tv_state, tv_path)
-    model = build(DENSESIAM_CAMVID, backbone=dict(
-        Config.fromfile(DENSESIAM_CAMVID).model.backbone,
-        init_cfg=dict(type='Pretrained', checkpoint=tv_path)))
+    model = build(
+        DENSESIAM_CAMVID,
+        backbone=dict(
+            Config.fromfile(DENSESIAM_CAMVID).model.backbone,
+            init_cfg=dict(type='Pretrained', checkpoint=tv_path)))
     for key, value in model.backbone.state_dict().items():
         torch.testing.assert_close(value, tv_state[key])
     # this project's pre-training checkpoints: prefix 'backbone.'
-    own_state = {f'backbone.{k}': v + 1 for k, v in tv_state.items()
-                 if not k.startswith('fc.')}
+    own_state = {
+        f'backbone.{k}': v + 1
+        for k, v in tv_state.items() if not k.startswith('fc.')
+    }
     own_path = str(tmp_path / 'densesiam_pretrain.pth')
     torch.save(dict(state_dict=own_state, meta=dict()), own_path)
-    model = build(PICIE_CAMVID, backbone=dict(
-        Config.fromfile(PICIE_CAMVID).model.backbone,
-        init_cfg=dict(type='Pretrained', checkpoint=own_path,
-                      prefix='backbone.')))
+    model = build(
+        PICIE_CAMVID,
+        backbone=dict(
+            Config.fromfile(PICIE_CAMVID).model.backbone,
+            init_cfg=dict(
+                type='Pretrained', checkpoint=own_path, prefix='backbone.')))
     for key, value in model.backbone.state_dict().items():
         torch.testing.assert_close(value, own_state[f'backbone.{key}'])
 
@@ -294,8 +290,9 @@ def test_bf16_autocast_losses_are_fp32_and_finite(config):
     for name, value in losses.items():
         assert value.dtype == torch.float32, name
         assert torch.isfinite(value), name
-        assert abs(value.item() - ref[name].item()) < 0.05 * max(
-            1., abs(ref[name].item())), (name, value.item(), ref[name].item())
+        assert abs(value.item() -
+                   ref[name].item()) < 0.05 * max(1., abs(ref[name].item())), (
+                       name, value.item(), ref[name].item())
     sum(losses.values()).backward()
 
 
@@ -315,8 +312,12 @@ def test_proportional_rebalance_is_the_authors_l_seg_hand_computed():
     z = torch.tensor([[[2., 0., 1., 3.], [0., 1., 0., 0.]]])  # (1, 2, 4)
     labels = z.argmax(1)
     assert labels.tolist() == [[0, 1, 0, 0]]
-    ce = [math.log(1 + math.exp(-2)), math.log(1 + math.exp(-1)),
-          math.log(1 + math.exp(-1)), math.log(1 + math.exp(-3))]
+    ce = [
+        math.log(1 + math.exp(-2)),
+        math.log(1 + math.exp(-1)),
+        math.log(1 + math.exp(-1)),
+        math.log(1 + math.exp(-3))
+    ]
     weight = [3 / 4, 1 / 4, 3 / 4, 3 / 4]
     expected = sum(w * c for w, c in zip(weight, ce)) / 4
     loss = RebalancedPseudoLabelLoss(rebalance='proportional')(z, labels)
@@ -327,15 +328,18 @@ def test_proportional_rebalance_is_the_authors_l_seg_hand_computed():
         0.5 * ((ce[0] + ce[2] + ce[3]) / 3 + ce[1]), rel=1e-6)
     # per-point masks (dense mode): masked points are not counted at all
     mask = torch.tensor([[True, True, True, False]])
-    masked = RebalancedPseudoLabelLoss(rebalance='proportional')(
-        z, labels, mask)
+    masked = RebalancedPseudoLabelLoss(rebalance='proportional')(z, labels,
+                                                                 mask)
     assert masked.item() == pytest.approx(
         (2 / 3 * ce[0] + 1 / 3 * ce[1] + 2 / 3 * ce[2]) / 3, rel=1e-6)
 
 
 def test_densesiam_seg_official_l_seg_is_same_view_on_the_projector():
-    model = build(DENSESIAM_CAMVID, aux_projector=None,
-                  aux_pix_sim_head=None, region_sim_head=None)
+    model = build(
+        DENSESIAM_CAMVID,
+        aux_projector=None,
+        aux_pix_sim_head=None,
+        region_sim_head=None)
     assert (model.correspondence, model.pseudo_label,
             model.pseudo_loss_weight) == ('dense', 'same_view', 1.0)
     inputs, samples = two_view_batch()
@@ -385,7 +389,10 @@ def test_kernel_contrast_hand_computed_with_t_and_no_stop_gradient():
         head.stop_grad = stop_grad
         loss = head._symmetric_loss(z1, p1, z2, p2, valid)
         grads[stop_grad] = torch.autograd.grad(
-            loss, z2, retain_graph=True, allow_unused=True,
+            loss,
+            z2,
+            retain_graph=True,
+            allow_unused=True,
             materialize_grads=True)[0]
     assert grads[True].abs().sum() == 0  # detached target: no gradient
     extra = torch.autograd.grad(
@@ -401,13 +408,15 @@ def test_kernel_contrast_hand_computed_with_t_and_no_stop_gradient():
 def test_kernel_contrast_g_prime_is_the_authors_three_layers():
     head = MODELS.build(
         Config.fromfile(DENSESIAM_CAMVID).model.region_sim_head)
-    linears = [m for m in head.projector.modules()
-               if isinstance(m, torch.nn.Linear)]
+    linears = [
+        m for m in head.projector.modules() if isinstance(m, torch.nn.Linear)
+    ]
     assert [(m.in_features, m.out_features, m.bias is not None)
             for m in linears] == [(128, 128, False)] * 3
     assert not head.projector.bn2.affine
-    linears = [m for m in head.predictor.modules()
-               if isinstance(m, torch.nn.Linear)]
+    linears = [
+        m for m in head.predictor.modules() if isinstance(m, torch.nn.Linear)
+    ]
     assert [(m.in_features, m.out_features, m.bias is not None)
             for m in linears] == [(128, 128, False), (128, 128, True)]
 
@@ -418,8 +427,9 @@ def test_region_sim_with_fewer_than_two_regions_names_the_field():
         RegionInfoNCELoss()(torch.randn(2, 1, 8), torch.randn(2, 1, 8))
     cfg = Config.fromfile(DENSESIAM_CAMVID)
     with pytest.raises(ValueError, match='projector.out_channels'):
-        build(DENSESIAM_CAMVID,
-              projector=dict(cfg.model.projector, out_channels=1))
+        build(
+            DENSESIAM_CAMVID,
+            projector=dict(cfg.model.projector, out_channels=1))
 
 
 def test_picie_official_frozen_classifiers_and_proportional_weights():
@@ -451,8 +461,8 @@ def test_picie_official_frozen_classifiers_and_proportional_weights():
     size = model.extract_feat(inputs[0]).shape[2:]
     gen = torch.Generator().manual_seed(1)
     model.set_pseudo_labels({
-        10 + i: torch.randint(11, (2, *size), generator=gen,
-                              dtype=torch.uint8)
+        10 + i:
+        torch.randint(11, (2, *size), generator=gen, dtype=torch.uint8)
         for i in range(2)
     })
     class_weights = torch.rand(2, 11, generator=gen)
@@ -513,19 +523,26 @@ def test_picie_label_pass_labels_every_pixel_like_the_first_pass():
         samples = []
         for i in range(2):
             sample = SegDataSample(metainfo=dict(sample_idx=2 * batch + i))
-            sample.set_field(torch.tensor([[8., 4., 40., 36.],
-                                           [0., 0., 64., 64.]]), 'view_boxes')
+            sample.set_field(
+                torch.tensor([[8., 4., 40., 36.], [0., 0., 64., 64.]]),
+                'view_boxes')
             sample.set_field(torch.tensor([i == 0, False]), 'view_flips')
             samples.append(sample)
-        views = [[torch.randint(0, 255, (3, 64, 64), generator=gen,
-                                dtype=torch.uint8) for _ in range(2)]
-                 for _ in range(2)]
+        views = [[
+            torch.randint(
+                0, 255, (3, 64, 64), generator=gen, dtype=torch.uint8)
+            for _ in range(2)
+        ] for _ in range(2)]
         loader.append(dict(inputs=views, data_samples=samples))
-    runner = SimpleNamespace(model=model, train_dataloader=loader, epoch=0,
-                             iter=0, logger=MMLogger.get_current_instance(),
-                             optim_wrapper=None)
-    KMeansClusteringHook(points_per_image=16, assign_labels=True).cluster(
-        runner)
+    runner = SimpleNamespace(
+        model=model,
+        train_dataloader=loader,
+        epoch=0,
+        iter=0,
+        logger=MMLogger.get_current_instance(),
+        optim_wrapper=None)
+    KMeansClusteringHook(
+        points_per_image=16, assign_labels=True).cluster(runner)
     assert sorted(model.stored_labels) == [0, 1, 2, 3]
     full = KMeansClusteringHook(points_per_image=None, assign_labels=True)
     _, batches = full.collect_features(model, loader, gen)

@@ -19,8 +19,9 @@ class ColourCodedDataset(torch.utils.data.Dataset):
         return len(self.images)
 
     def __getitem__(self, index):
-        return dict(inputs=self.images[index].to(torch.uint8),
-                    data_samples=self.samples[index])
+        return dict(
+            inputs=self.images[index].to(torch.uint8),
+            data_samples=self.samples[index])
 
 
 def test_kmeans_probe_matches_the_classes_of_label_coded_features():

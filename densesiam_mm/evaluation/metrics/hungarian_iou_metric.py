@@ -161,8 +161,8 @@ class HungarianIoUMetric(BaseMetric):
             raise ValueError("legacy_split=True reproduces the official "
                              "one-to-one evaluators; it needs "
                              "matching='hungarian'")
-        for name, value in (('num_classes', num_classes),
-                            ('num_clusters', num_clusters)):
+        for name, value in (('num_classes', num_classes), ('num_clusters',
+                                                           num_clusters)):
             if value is not None and value < 1:
                 raise ValueError(f'{name} must be >= 1, got {value}')
         self.num_classes = num_classes
@@ -265,8 +265,9 @@ class HungarianIoUMetric(BaseMetric):
             # sample i's counts occupy cells [i * (C+1) * K, (i+1) * ...)
             indices.append(i * cells + label * num_clusters + pred)
         ranges = torch.stack(ranges)  # (B, 4): pred min/max, label min/max
-        bad = (ranges[:, 0] < 0) | (ranges[:, 1] >= num_clusters) | (
-            ranges[:, 2] < 0) | (ranges[:, 3] >= num_classes)
+        bad = (ranges[:, 0] < 0) | (ranges[:, 1]
+                                    >= num_clusters) | (ranges[:, 2] < 0) | (
+                                        ranges[:, 3] >= num_classes)
         if bad.any().item():  # the only host sync of the batch
             self._raise_bad_values(data_samples, num_classes, num_clusters)
         counts = torch.bincount(
@@ -346,25 +347,29 @@ class HungarianIoUMetric(BaseMetric):
         metrics = OrderedDict(
             (k, float(np.round(v * 100, 2))) for k, v in metrics.items())
 
-        undefined = [n for n, v in zip(class_names, scores['IoU'])
-                     if np.isnan(v)]
+        undefined = [
+            n for n, v in zip(class_names, scores['IoU']) if np.isnan(v)
+        ]
         if undefined:
             print_log(
                 f'{type(self).__name__}: IoU undefined (no ground truth and '
                 f'no prediction) for {undefined}; reported as NaN and left '
-                'out of the means', logger, level=logging.WARNING)
+                'out of the means',
+                logger,
+                level=logging.WARNING)
 
         table = PrettyTable()
         table.add_column('Class', class_names)
         if things is not None:
-            table.add_column(
-                'Type', ['thing' if t else 'stuff' for t in is_thing])
+            table.add_column('Type',
+                             ['thing' if t else 'stuff' for t in is_thing])
         table.add_column('IoU', np.round(scores['IoU'] * 100, 2).tolist())
         table.add_column('Acc', np.round(scores['Acc'] * 100, 2).tolist())
         table.add_column('Clusters', [
-            ','.join(map(str, np.flatnonzero(
-                scores['cluster_to_class'] == c).tolist())) or '-'
-            for c in range(num_classes)
+            ','.join(
+                map(str,
+                    np.flatnonzero(scores['cluster_to_class'] == c).tolist()))
+            or '-' for c in range(num_classes)
         ])
         split = 'legacy (cluster-index) split' if self.legacy_split \
             else 'per-class split'
@@ -396,8 +401,8 @@ class HungarianIoUMetric(BaseMetric):
         # of unmatched clusters (wrong for every class)
         assign = np.zeros((num_clusters, num_classes + 1), dtype=np.int64)
         assign[np.arange(num_clusters),
-               np.where(cluster_to_class >= 0, cluster_to_class,
-                        num_classes)] = 1
+               np.where(cluster_to_class >=
+                        0, cluster_to_class, num_classes)] = 1
         matched = confusion @ assign  # (C, C + 1), rows gt, cols predicted
         tp = np.diag(matched[:, :num_classes]).astype(np.float64)
         gt_area = matched.sum(axis=1)

@@ -5,4 +5,6 @@ from .densesiam_seg import DenseSiamSeg
 from .picie import PiCIE
 from .siameseim import SiameseIM
 
-__all__ = ['DenseSiam', 'BaseUnsupSegmentor', 'DenseSiamSeg', 'PiCIE', 'SiameseIM']
+__all__ = [
+    'DenseSiam', 'BaseUnsupSegmentor', 'DenseSiamSeg', 'PiCIE', 'SiameseIM'
+]

@@ -7,7 +7,7 @@ from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ...utils import revert_sync_bn_if_not_distributed
+from ...engine.distributed import revert_sync_bn_if_not_distributed
 from ..utils import (check_grid_size, check_loss_weight,
                      correspondence_from_samples)
 
@@ -64,7 +64,8 @@ class DenseSiam(BaseSelfSupervisor):
                  region_loss_weight: float = 0.1,
                  region_sim_enabled: bool = False,
                  pretrained: Optional[str] = None,
-                 data_preprocessor: Optional[Union[dict, torch.nn.Module]] = None,
+                 data_preprocessor: Optional[Union[dict,
+                                                   torch.nn.Module]] = None,
                  init_cfg: Optional[Union[List[dict], dict]] = None) -> None:
         super().__init__(
             backbone=backbone,
@@ -78,10 +79,12 @@ class DenseSiam(BaseSelfSupervisor):
         self.pix_sim_head = MODELS.build(pix_sim_head)
         self.region_sim_head = MODELS.build(region_sim_head) \
             if region_sim_head is not None else None
-        self.dense_loss_weight = check_loss_weight(
-            'DenseSiam', 'dense_loss_weight', dense_loss_weight)
-        self.region_loss_weight = check_loss_weight(
-            'DenseSiam', 'region_loss_weight', region_loss_weight)
+        self.dense_loss_weight = check_loss_weight('DenseSiam',
+                                                   'dense_loss_weight',
+                                                   dense_loss_weight)
+        self.region_loss_weight = check_loss_weight('DenseSiam',
+                                                    'region_loss_weight',
+                                                    region_loss_weight)
         self.region_sim_enabled = region_sim_enabled
         revert_sync_bn_if_not_distributed(self)
 

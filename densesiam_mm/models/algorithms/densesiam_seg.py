@@ -6,10 +6,8 @@ import torch
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from ...utils import revert_sync_bn_if_not_distributed
-from ..utils import (check_grid_size, check_loss_weight,
-                     correspondence_from_samples,
-                     dense_correspondence_from_samples, sample_at_grid)
+from ...engine.distributed import revert_sync_bn_if_not_distributed
+from ..utils import align_views, check_grid_size, check_loss_weight
 from .base_unsup_segmentor import BaseUnsupSegmentor
 
 
@@ -19,16 +17,17 @@ class DenseSiamSeg(BaseUnsupSegmentor):
 
     Encoder ``f`` (ResNet-18) + simplified FPN, a projector ``g`` with ``N``
     output channels (one per class) and a predictor ``h``; ``z = g(f)``,
-    ``p = h(z)``. Two correspondence modes (``correspondence``):
+    ``p = h(z)``. The views are aligned by :func:`~.align_views`, one loss
+    body for its two modes (``correspondence``):
 
     - ``'dense'`` (the authors' code, paper configs): view 1 is a crop of
       view 2 (``NestedCropViews``); view 2's FPN map is sampled at every
-      feature cell of view 1 (:func:`dense_correspondence_from_samples`), so
-      both views' maps ``f1, f2`` are aligned cell by cell, and ``g``, ``h``
-      run on the aligned maps. Every loss counts every aligned cell.
+      feature cell of view 1, so both views' maps ``f1, f2`` are aligned
+      cell by cell, and ``g``, ``h`` run on the aligned maps. Every loss
+      counts every aligned cell inside view 2.
     - ``'grid'`` (this project's earlier variant): ``g``, ``h`` run on each
       view's own map and are compared at the ``K x K`` original-image points
-      shared by both views (:func:`correspondence_from_samples`).
+      shared by both views; same-view terms use every pixel of each map.
 
     Losses (``'`` = at the corresponding points):
 
@@ -180,91 +179,41 @@ class DenseSiamSeg(BaseUnsupSegmentor):
                 'DenseSiamSeg.loss needs two views per image: build the '
                 'train pipeline with MultiViewWithGeometry (or '
                 'NestedCropViews) and PackMultiViewSegInputs.')
-        feats1 = self.extract_feat(inputs[0])
-        feats2 = self.extract_feat(inputs[1])
-        if self.correspondence == 'dense':
-            return self._dense_losses(feats1, feats2, data_samples)
-        return self._grid_losses(feats1, feats2, data_samples)
-
-    def _dense_losses(self, feats1, feats2, data_samples):
-        """Every aligned cell of view 1 (the authors' recipe)."""
-        corr = dense_correspondence_from_samples(
-            data_samples, feats1.shape[2:], feats1.device)
-        mask = corr.point_valid  # (B, h, w)
-        # view 2 sampled at view 1's cells; view 1 at its own cell centres
-        feats1 = sample_at_grid(feats1, corr.grid1)
-        feats2 = sample_at_grid(feats2, corr.grid2)
-        z1, z2 = self.cluster_logits(feats1), self.cluster_logits(feats2)
-        predictor = self.pix_sim_head.predictor
-        p1, p2 = predictor(z1)[0], predictor(z2)[0]
-        similarity = self.pix_sim_head.loss_module
-        loss_dense = 0.5 * (similarity(p1, z2.detach(), mask) +
-                            similarity(p2, z1.detach(), mask))
+        views = align_views(
+            self.extract_feat(inputs[0]),
+            self.extract_feat(inputs[1]),
+            data_samples,
+            mode=self.correspondence,
+            grid_size=self.grid_size)
+        feats1, feats2 = views.maps
+        proj1, proj2 = self.cluster_logits(feats1), self.cluster_logits(feats2)
+        # z', p' at the compared points (z' without graph)
+        z1, p1 = self.pix_sim_head.predict_at_points(proj1, views.grid1)
+        z2, p2 = self.pix_sim_head.predict_at_points(proj2, views.grid2)
+        loss_dense = self.pix_sim_head.loss_at_points(z1, p1, z2, p2,
+                                                      views.point_mask)
         losses = dict(loss_dense=self.dense_loss_weight * loss_dense)
         if self.pseudo_label_loss is not None:
             if self.pseudo_label == 'same_view':
-                pairs = ((z1, z1), (z2, z2))
+                # each view's own projector map (every cell it counts)
+                pairs, valid = ((proj1, proj1), (proj2, proj2)), \
+                    views.map_valid
             else:
-                pairs = ((p1, z2), (p2, z1))
+                pairs, valid = ((p1, z2), (p2, z1)), views.point_mask
             loss_pseudo = 0.5 * sum(
-                self.pseudo_label_loss(logits, target.detach().argmax(1),
-                                       mask) for logits, target in pairs)
+                self.pseudo_label_loss(logits,
+                                       target.detach().argmax(1), valid)
+                for logits, target in pairs)
             losses['loss_pseudo'] = self.pseudo_loss_weight * loss_pseudo
-        if self.aux_projector is not None:
-            aux_z1 = self.aux_projector(feats1)[0]
-            aux_z2 = self.aux_projector(feats2)[0]
-            aux_predictor = self.aux_pix_sim_head.predictor
-            aux_similarity = self.aux_pix_sim_head.loss_module
-            loss_aux = 0.5 * (
-                aux_similarity(aux_predictor(aux_z1)[0], aux_z2.detach(),
-                               mask) +
-                aux_similarity(aux_predictor(aux_z2)[0], aux_z1.detach(),
-                               mask))
-            losses['loss_aux'] = self.aux_loss_weight * loss_aux
-        if self.region_sim_head is not None:
-            if self.region_sim_enabled:
-                loss_region = self.region_sim_head.loss_aligned(
-                    z1, feats1, z2, feats2, corr.valid, mask)
-            else:
-                loss_region = self.region_sim_head.inactive_loss()
-            losses['loss_region'] = self.region_loss_weight * loss_region
-        return losses
-
-    def _grid_losses(self, feats1, feats2, data_samples):
-        """``K x K`` shared points (this project's earlier variant)."""
-        corr = correspondence_from_samples(data_samples, self.grid_size,
-                                           feats1.device)
-        proj1 = self.cluster_logits(feats1)
-        proj2 = self.cluster_logits(feats2)
-        z1, p1 = self.pix_sim_head.predict_at_points(proj1, corr.grid1)
-        z2, p2 = self.pix_sim_head.predict_at_points(proj2, corr.grid2)
-        similarity = self.pix_sim_head.loss_module
-        loss_dense = 0.5 * (similarity(p1, z2.detach(), corr.valid) +
-                            similarity(p2, z1.detach(), corr.valid))
-        losses = dict(loss_dense=self.dense_loss_weight * loss_dense)
-        if self.pseudo_label_loss is not None:
-            if self.pseudo_label == 'same_view':
-                # every pixel of each view's own map
-                loss_pseudo = 0.5 * sum(
-                    self.pseudo_label_loss(proj, proj.detach().argmax(1))
-                    for proj in (proj1, proj2))
-            else:
-                loss_pseudo = 0.5 * (
-                    self.pseudo_label_loss(p1, z2.detach().argmax(1),
-                                           corr.valid) +
-                    self.pseudo_label_loss(p2, z1.detach().argmax(1),
-                                           corr.valid))
-            losses['loss_pseudo'] = self.pseudo_loss_weight * loss_pseudo
-
         if self.aux_projector is not None:
             loss_aux = self.aux_pix_sim_head.loss(
                 self.aux_projector(feats1)[0],
-                self.aux_projector(feats2)[0], corr)
+                self.aux_projector(feats2)[0], views)
             losses['loss_aux'] = self.aux_loss_weight * loss_aux
         if self.region_sim_head is not None:
             if self.region_sim_enabled:
                 loss_region = self.region_sim_head.loss(
-                    proj1, feats1, proj2, feats2, corr)
+                    proj1, feats1, proj2, feats2, views)
             else:
                 loss_region = self.region_sim_head.inactive_loss()
             losses['loss_region'] = self.region_loss_weight * loss_region

@@ -1,5 +1,5 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -7,10 +7,9 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import nn
 
-from ...utils import revert_sync_bn_if_not_distributed
-from ..utils.geometry import (check_grid_size, correspondence_from_samples,
-                              dense_correspondence_from_samples,
-                              sample_at_grid)
+from ...engine.distributed import revert_sync_bn_if_not_distributed
+from ..utils.geometry import check_grid_size
+from ..utils.view_alignment import AlignedViews, align_views
 from .base_unsup_segmentor import BaseUnsupSegmentor
 
 
@@ -97,10 +96,12 @@ class PiCIE(BaseUnsupSegmentor):
         if not temperature > 0:
             raise ValueError(f'PiCIE: `temperature` must be > 0, got '
                              f'{temperature!r}.')
-        for name, value, choices in (
-                ('correspondence', correspondence, self.correspondences),
-                ('label_source', label_source, self.label_sources),
-                ('class_weight', class_weight, self.class_weights)):
+        for name, value, choices in (('correspondence', correspondence,
+                                      self.correspondences),
+                                     ('label_source', label_source,
+                                      self.label_sources),
+                                     ('class_weight', class_weight,
+                                      self.class_weights)):
             if value not in choices:
                 raise ValueError(f'PiCIE: unknown `{name}` {value!r}; choose '
                                  f'one of {choices}.')
@@ -137,9 +138,28 @@ class PiCIE(BaseUnsupSegmentor):
         """``(B, C, H/4, W/4)`` per-pixel L2-normalised FPN features."""
         return F.normalize(self.extract_feat(inputs), dim=1)
 
+    def align_features(self, inputs: Sequence[torch.Tensor],
+                       data_samples: Sequence[SegDataSample]) -> AlignedViews:
+        """Normalised features of both views, aligned as the losses compare
+        them (:func:`~.align_views`, sampled maps renormalised).
+
+        ``'dense'``: view 2's map is sampled at view 1's cells (both
+        ``(B, C, h, w)`` on view 1's grid, ``point_valid`` ``(B, h, w)``);
+        ``'grid'``: each view's own map, with the ``K x K`` grids of the
+        cross term.
+        """
+        return align_views(
+            self.normalized_feat(inputs[0]),
+            self.normalized_feat(inputs[1]),
+            data_samples,
+            mode=self.correspondence,
+            grid_size=self.grid_size,
+            normalize=True)
+
     def view_features(self, inputs: Sequence[torch.Tensor],
                       data_samples: Sequence[SegDataSample]):
-        """Normalised features of both views, as the losses compare them.
+        """Normalised features of both views, as the within-view terms
+        (and the clustering) use them.
 
         ``'dense'``: view 2's map is sampled at view 1's cells (both
         ``(B, C, h, w)`` on view 1's grid, with the ``(B, h, w)`` validity);
@@ -148,15 +168,13 @@ class PiCIE(BaseUnsupSegmentor):
         Returns:
             tuple[list[Tensor], Tensor | None]: ``[f1, f2]`` and validity.
         """
-        feats = [self.normalized_feat(inputs[0]),
-                 self.normalized_feat(inputs[1])]
-        if self.correspondence == 'grid':
-            return feats, None
-        corr = dense_correspondence_from_samples(
-            data_samples, feats[0].shape[2:], feats[0].device)
-        feats = [F.normalize(sample_at_grid(feats[0], corr.grid1), dim=1),
-                 F.normalize(sample_at_grid(feats[1], corr.grid2), dim=1)]
-        return feats, corr.point_valid
+        if self.correspondence == 'grid':  # no geometry needed
+            return [
+                self.normalized_feat(inputs[0]),
+                self.normalized_feat(inputs[1])
+            ], None
+        views = self.align_features(inputs, data_samples)
+        return list(views.maps), views.map_valid
 
     @torch.no_grad()
     def set_centroids(self, centroids: torch.Tensor) -> None:
@@ -170,10 +188,9 @@ class PiCIE(BaseUnsupSegmentor):
         if centroids.dim() == 2:
             centroids = centroids[None].expand(2, -1, -1)
         if tuple(centroids.shape) != tuple(self.centroids.shape):
-            raise ValueError(
-                'PiCIE.set_centroids: expected shape '
-                f'{tuple(self.centroids.shape)}, got '
-                f'{tuple(centroids.shape)}.')
+            raise ValueError('PiCIE.set_centroids: expected shape '
+                             f'{tuple(self.centroids.shape)}, got '
+                             f'{tuple(centroids.shape)}.')
         centroids = F.normalize(centroids.to(self.centroids.device), dim=-1)
         self.centroids.copy_(centroids)
         for classifier, mu in zip(self.classifiers, centroids):
@@ -184,10 +201,9 @@ class PiCIE(BaseUnsupSegmentor):
         """``(2, K)`` class weights of the epoch (``class_weight='epoch'``)."""
         weights = torch.as_tensor(weights, dtype=torch.float32)
         if tuple(weights.shape) != tuple(self.epoch_class_weights.shape):
-            raise ValueError(
-                'PiCIE.set_class_weights: expected shape '
-                f'{tuple(self.epoch_class_weights.shape)}, got '
-                f'{tuple(weights.shape)}.')
+            raise ValueError('PiCIE.set_class_weights: expected shape '
+                             f'{tuple(self.epoch_class_weights.shape)}, got '
+                             f'{tuple(weights.shape)}.')
         self.epoch_class_weights.copy_(weights)
 
     def set_pseudo_labels(self, labels: Dict[int, torch.Tensor]) -> None:
@@ -206,7 +222,6 @@ class PiCIE(BaseUnsupSegmentor):
         """Nearest fixed centroid of ``(B, C, ...)`` normalised features."""
         return torch.einsum('bc...,kc->bk...', feats.detach(),
                             self.centroids[view]).argmax(dim=1)
-
 
     def _lookup_labels(self, data_samples, size) -> List[torch.Tensor]:
         """``[(B, h, w)] * 2`` stored labels of the batch's images."""
@@ -250,42 +265,30 @@ class PiCIE(BaseUnsupSegmentor):
                 'PiCIE.loss needs two views per image: build the train '
                 'pipeline with MultiViewWithGeometry (or NestedCropViews) '
                 'and PackMultiViewSegInputs.')
-        if self.correspondence == 'grid':
-            return self._grid_losses(inputs, data_samples)
-        feats, valid = self.view_features(inputs, data_samples)
-        if self.label_source == 'stored':
-            labels = self._lookup_labels(data_samples, feats[0].shape[2:])
-        else:
-            labels = [self.assign_labels(feats[v], v) for v in range(2)]
+        views = self.align_features(inputs, data_samples)
+        feats = views.maps
+        labels = self._labels(feats, data_samples)
         loss_within = 0.5 * sum(
-            self._ce(self.classify(feats[v], v), labels[v], valid, v)
+            self._ce(
+                self.classify(feats[v], v), labels[v], views.map_valid, v)
             for v in range(2))
-        # features of one view, the other view's classifier and labels
+        # features of one view, the other view's classifier and labels, at
+        # the compared points (the aligned maps themselves in 'dense')
+        points = [views.at_points(feats[v], v) for v in range(2)]
+        if points[0] is not feats[0]:
+            labels = self._labels(points, data_samples)
         loss_cross = 0.5 * sum(
-            self._ce(self.classify(feats[1 - v], v), labels[v], valid, v)
+            self._ce(
+                self.classify(points[1 -
+                                     v], v), labels[v], views.point_mask, v)
             for v in range(2))
         return dict(
             loss_within=self.within_weight * loss_within,
             loss_cross=self.cross_weight * loss_cross)
 
-    def _grid_losses(self, inputs, data_samples):
-        """Whole maps within view, ``K x K`` shared points across views."""
-        feats = [self.normalized_feat(inputs[0]),
-                 self.normalized_feat(inputs[1])]
-        loss_within = 0.5 * sum(
-            self._ce(self.classify(feats[v], v),
-                     self.assign_labels(feats[v], v), None, v)
-            for v in range(2))
-        corr = correspondence_from_samples(data_samples, self.grid_size,
-                                           inputs[0].device)
-        points = [
-            F.normalize(sample_at_grid(feats[0], corr.grid1), dim=1),
-            F.normalize(sample_at_grid(feats[1], corr.grid2), dim=1)
-        ]
-        labels = [self.assign_labels(points[v], v) for v in range(2)]
-        loss_cross = 0.5 * (
-            self._ce(self.classify(points[1], 0), labels[0], corr.valid, 0) +
-            self._ce(self.classify(points[0], 1), labels[1], corr.valid, 1))
-        return dict(
-            loss_within=self.within_weight * loss_within,
-            loss_cross=self.cross_weight * loss_cross)
+    def _labels(self, feats, data_samples) -> List[torch.Tensor]:
+        """``[(B, ...)] * 2`` labels of both views' normalised features:
+        stored (``label_source='stored'``) or the nearest centroid."""
+        if self.label_source == 'stored':
+            return self._lookup_labels(data_samples, feats[0].shape[2:])
+        return [self.assign_labels(feats[v], v) for v in range(2)]

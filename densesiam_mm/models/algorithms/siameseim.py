@@ -10,9 +10,9 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import nn
 
-from ...utils import revert_sync_bn_if_not_distributed
-from ..utils.geometry import _stack_field
+from ...engine.distributed import revert_sync_bn_if_not_distributed
 from ..utils.relative_position import relative_position_code_from_samples
+from ..utils.view_samples import stack_sample_field
 
 
 @MODELS.register_module()
@@ -77,7 +77,7 @@ class SiameseIM(BaseSelfSupervisor):
         """``(B, L)`` bool mask of view 1 from the data samples' ``mask``
         (``(g, g)``, written by ``ExactCountBlockMask``)."""
         try:
-            mask = _stack_field(data_samples, 'mask', torch.bool)
+            mask = stack_sample_field(data_samples, 'mask', torch.bool)
         except AttributeError as err:
             raise KeyError(
                 'Data samples carry no `mask`: add ExactCountBlockMask to '
@@ -104,9 +104,10 @@ class SiameseIM(BaseSelfSupervisor):
 
         # Online branch: visible tokens of view 1 -> predicted view 2.
         online = self.neck(self.backbone(view1, mask))[0]  # (B, 1+V, D)
-        code = relative_position_code_from_samples(
-            data_samples, math.isqrt(mask.size(1)), self.head.embed_dims,
-            view1.device)  # (B, L, 2D)
+        code = relative_position_code_from_samples(data_samples,
+                                                   math.isqrt(mask.size(1)),
+                                                   self.head.embed_dims,
+                                                   view1.device)  # (B, L, 2D)
         pred = self.head(online, mask, code)  # (B, L, D)
 
         # Target branch: EMA update first, then the whole view 2.
@@ -125,5 +126,4 @@ class SiameseIM(BaseSelfSupervisor):
             # patch position and channel, averaged (1 for i.i.d. targets,
             # 0 when every image gets the same target map).
             target_std = target.std(dim=0).mean()
-        return dict(
-            loss=self.head.loss(pred, target), target_std=target_std)
+        return dict(loss=self.head.loss(pred, target), target_std=target_std)

@@ -5,10 +5,10 @@ import torch
 import torch.nn.functional as F
 import torch.utils.checkpoint as cp
 from mmengine.model import BaseModule
-from mmpretrain.models.necks import NonLinearNeck
 from mmpretrain.registry import MODELS
 
-from ..utils.geometry import Correspondence, sample_at_grid
+from ..necks.region_projector import RegionProjector
+from ..utils.geometry import sample_at_grid
 
 
 def region_masks(mask_logits: torch.Tensor,
@@ -32,10 +32,10 @@ def region_masks(mask_logits: torch.Tensor,
     return masks
 
 
-def region_embeddings(mask_logits: torch.Tensor,
-                      feats: torch.Tensor,
-                      point_weight: Optional[torch.Tensor] = None
-                      ) -> torch.Tensor:
+def region_embeddings(
+        mask_logits: torch.Tensor,
+        feats: torch.Tensor,
+        point_weight: Optional[torch.Tensor] = None) -> torch.Tensor:
     """Region embeddings from soft masks and features at the same points.
 
     ``r_n = sum_k softmax_n(mask_logits)[n, k] * feats[:, k]`` (a sum over
@@ -56,11 +56,27 @@ def region_embeddings(mask_logits: torch.Tensor,
 
 
 def _has_linear_first_layer(projector) -> bool:
-    """Whether ``projector`` is mmpretrain's ``NonLinearNeck`` without
-    pooling, i.e. it starts with the linear map ``fc0`` (no activation before
-    it), which lets :class:`RegionSimHead` apply ``fc0`` before the mask sum.
+    """Whether ``projector`` is a :class:`RegionProjector`, i.e. it starts
+    with the linear map ``fc0`` (no activation before it) and runs the rest
+    with ``forward_hidden``, which lets :class:`RegionSimHead` apply ``fc0``
+    before the mask sum.
     """
-    return type(projector) is NonLinearNeck and not projector.with_avg_pool
+    return isinstance(projector, RegionProjector)
+
+
+def _build_projector(projector: dict):
+    """g' from its config: mmpretrain's ``NonLinearNeck`` without pooling
+    (the configs' form) is built as the equivalent :class:`RegionProjector`
+    (same arguments, layers, parameter names, initialisation and outputs);
+    any other config through the registry."""
+    cfg = dict(projector)
+    if cfg.get('type') in ('NonLinearNeck', 'mmpretrain.NonLinearNeck') \
+            and not cfg.get('with_avg_pool', True) \
+            and not cfg.get('vit_backbone', False):
+        for key in ('type', '_scope_', 'with_avg_pool', 'vit_backbone'):
+            cfg.pop(key, None)
+        return RegionProjector(**cfg)
+    return MODELS.build(cfg)
 
 
 def _factorising_is_cheaper(mask_logits: torch.Tensor, feats: torch.Tensor,
@@ -79,18 +95,6 @@ def _factorising_is_cheaper(mask_logits: torch.Tensor, feats: torch.Tensor,
     return factorised < direct
 
 
-def _non_linear_neck_after_fc0(neck: NonLinearNeck,
-                               x: torch.Tensor) -> torch.Tensor:
-    """The rest of ``NonLinearNeck.forward`` once ``fc0`` has been applied:
-    ``bn0-[relu-fc-bn]...`` on ``(M, hid_channels)`` rows."""
-    x = neck.bn0(x)
-    for fc_name, bn_name in zip(neck.fc_names, neck.bn_names):
-        x = getattr(neck, fc_name)(neck.relu(x))
-        if bn_name is not None:
-            x = getattr(neck, bn_name)(x)
-    return x
-
-
 @MODELS.register_module()
 class RegionSimHead(BaseModule):
     """RegionSim: InfoNCE between matching region embeddings of two views.
@@ -104,14 +108,17 @@ class RegionSimHead(BaseModule):
     both views through both terms.
 
     Cost: with N regions, ``K x K`` points and C encoder channels, the first
-    layer of g' is linear (``fc0`` of ``NonLinearNeck``, before its BN), so
+    layer of g' is linear (``fc0`` of :class:`RegionProjector`, before its
+    BN), so
     ``W r_n = sum_k m_nk (W f_k)``: ``W`` is applied to the ``K*K`` sampled
     features and the soft-mask sum is taken afterwards, on the (smaller)
     hidden channels. This is the same function (up to float rounding) at
     about ``K*K / N`` of the first layer's cost, used when it is cheaper
-    (``K*K`` small against N, as in pre-training); parameters and state-dict
-    keys are those of the configured projector. Other projector types are
-    applied to the region embeddings directly.
+    (``K*K`` small against N, as in pre-training). A projector configured
+    as mmpretrain's ``NonLinearNeck(with_avg_pool=False)`` is built as the
+    equivalent :class:`RegionProjector` (same parameters, state-dict keys
+    and outputs); other projector types are applied to the region
+    embeddings directly.
 
     Memory: the region activations are ``(B * N, D)`` per layer and view
     (N = 512 regions in pre-training: as many rows as a 22x22 feature map
@@ -141,16 +148,17 @@ class RegionSimHead(BaseModule):
                  stop_grad: bool = True,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
-        self.projector = MODELS.build(projector)
+        self.projector = _build_projector(projector)
         self.predictor = MODELS.build(predictor)
         self.loss_module = MODELS.build(loss)
         self.with_cp = with_cp
         self.stop_grad = stop_grad
 
-    def project_regions(self, mask_logits: torch.Tensor,
-                        feats: torch.Tensor,
-                        point_weight: Optional[torch.Tensor] = None
-                        ) -> torch.Tensor:
+    def project_regions(
+            self,
+            mask_logits: torch.Tensor,
+            feats: torch.Tensor,
+            point_weight: Optional[torch.Tensor] = None) -> torch.Tensor:
         """g'(r) of the region embeddings of sampled masks and features.
 
         Args:
@@ -178,24 +186,33 @@ class RegionSimHead(BaseModule):
         hidden = hidden.to(point_proj.dtype).flatten(0, 1)
         if fc0.bias is not None:
             hidden = hidden + fc0.bias
-        return _non_linear_neck_after_fc0(self.projector, hidden)
+        return self.projector.forward_hidden(hidden)
 
-    def embed(self, mask_map: torch.Tensor, feat_map: torch.Tensor,
-              grid: torch.Tensor):
+    def embed(self,
+              mask_map: torch.Tensor,
+              feat_map: torch.Tensor,
+              grid: Optional[torch.Tensor],
+              point_weight: Optional[torch.Tensor] = None):
         """Projected and predicted region embeddings of one view.
 
         Args:
             mask_map (Tensor): ``(B, N, H, W)`` region logits (projector map).
             feat_map (Tensor): ``(B, C, H', W')`` encoder features.
-            grid (Tensor): ``(B, K, K, 2)`` sampling grid of the view.
+            grid (Tensor, optional): ``(B, K, K, 2)`` sampling grid of the
+                view; None: both maps are already at the points (aligned).
+            point_weight (Tensor, optional): ``(B, K, K)`` point weights.
 
         Returns:
             tuple[Tensor, Tensor]: ``(B, N, D)`` g'(r) and h'(g'(r)).
         """
-        return self.embed_points(
-            sample_at_grid(mask_map, grid), sample_at_grid(feat_map, grid))
+        if grid is not None:
+            mask_map = sample_at_grid(mask_map, grid)
+            feat_map = sample_at_grid(feat_map, grid)
+        return self.embed_points(mask_map, feat_map, point_weight)
 
-    def embed_points(self, mask_logits: torch.Tensor, feats: torch.Tensor,
+    def embed_points(self,
+                     mask_logits: torch.Tensor,
+                     feats: torch.Tensor,
                      point_weight: Optional[torch.Tensor] = None):
         """Projected and predicted region embeddings of sampled maps.
 
@@ -211,8 +228,8 @@ class RegionSimHead(BaseModule):
         num_images, num_regions = mask_logits.shape[:2]
         proj = self.project_regions(mask_logits, feats, point_weight)
         pred = self.predictor([proj])[0]
-        return (proj.view(num_images, num_regions, -1),
-                pred.view(num_images, num_regions, -1))
+        return (proj.view(num_images, num_regions,
+                          -1), pred.view(num_images, num_regions, -1))
 
     def inactive_loss(self) -> torch.Tensor:
         """Exact zero connected to every parameter of the head.
@@ -224,39 +241,27 @@ class RegionSimHead(BaseModule):
 
     def loss(self, mask_map1: torch.Tensor, feat_map1: torch.Tensor,
              mask_map2: torch.Tensor, feat_map2: torch.Tensor,
-             corr: Correspondence) -> torch.Tensor:
-        """Symmetric RegionSim loss; pairs without overlap do not count."""
-        z1, p1 = self._run(self.embed, mask_map1, feat_map1, corr.grid1)
-        z2, p2 = self._run(self.embed, mask_map2, feat_map2, corr.grid2)
-        return self._symmetric_loss(z1, p1, z2, p2, corr.valid)
-
-    def loss_aligned(self, mask_logits1: torch.Tensor, feats1: torch.Tensor,
-                     mask_logits2: torch.Tensor, feats2: torch.Tensor,
-                     valid: torch.Tensor,
-                     point_valid: Optional[torch.Tensor] = None
-                     ) -> torch.Tensor:
-        """Symmetric RegionSim loss of maps already aligned cell by cell.
-
-        Dense mode: both views' masks and features are ``(B, *, h, w)``
-        maps at the same original-image points (view 2 sampled at view 1's
-        cells); the regions are sums over the ``point_valid`` cells.
+             corr) -> torch.Tensor:
+        """Symmetric RegionSim loss; pairs without overlap do not count.
 
         Args:
-            mask_logits1 (Tensor): ``(B, N, h, w)`` region logits, view 1.
-            feats1 (Tensor): ``(B, C, h, w)`` features, view 1.
-            mask_logits2 (Tensor): ``(B, N, h, w)`` region logits, view 2.
-            feats2 (Tensor): ``(B, C, h, w)`` features, view 2.
-            valid (Tensor): ``(B,)`` bool, pairs to count.
-            point_valid (Tensor, optional): ``(B, h, w)`` bool, cells to use.
+            mask_map1 (Tensor): ``(B, N, H, W)`` region logits, view 1.
+            feat_map1 (Tensor): ``(B, C, H', W')`` features, view 1.
+            mask_map2 (Tensor): region logits, view 2.
+            feat_map2 (Tensor): features, view 2.
+            corr (Correspondence | AlignedViews): ``grid1``/``grid2`` where
+                the maps are sampled (None: maps already aligned cell by
+                cell), ``valid`` ``(B,)`` pairs to count and ``point_valid``
+                (optional ``(B, h, w)``, the cells the regions sum over).
 
         Returns:
             Tensor: scalar loss.
         """
-        z1, p1 = self._run(self.embed_points, mask_logits1, feats1,
-                           point_valid)
-        z2, p2 = self._run(self.embed_points, mask_logits2, feats2,
-                           point_valid)
-        return self._symmetric_loss(z1, p1, z2, p2, valid)
+        z1, p1 = self._run(self.embed, mask_map1, feat_map1, corr.grid1,
+                           corr.point_valid)
+        z2, p2 = self._run(self.embed, mask_map2, feat_map2, corr.grid2,
+                           corr.point_valid)
+        return self._symmetric_loss(z1, p1, z2, p2, corr.valid)
 
     def _symmetric_loss(self, z1, p1, z2, p2, valid) -> torch.Tensor:
         if self.stop_grad:

@@ -83,8 +83,7 @@ class SiameseIMHead(BaseModule):
         absolute = absolute_position_code(grid_size, self.embed_dims,
                                           tokens.device).to(tokens.dtype)
         absolute = absolute[None].expand(batch, -1, -1)[~mask.bool()]
-        visible = tokens[:, 1:] + absolute.reshape(batch, -1,
-                                                   self.embed_dims)
+        visible = tokens[:, 1:] + absolute.reshape(batch, -1, self.embed_dims)
         queries = self.mask_token + self.query_embed(
             relative_code.to(tokens.dtype))
         x = torch.cat([tokens[:, :1], visible, queries], dim=1)

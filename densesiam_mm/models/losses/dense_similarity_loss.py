@@ -38,7 +38,9 @@ class DenseSimilarityLoss(BaseModule):
     """
     modes = ('cosine', 'cross_entropy')
 
-    def __init__(self, mode: str = 'cosine', temperature: float = 1.0,
+    def __init__(self,
+                 mode: str = 'cosine',
+                 temperature: float = 1.0,
                  init_cfg=None) -> None:
         super().__init__(init_cfg=init_cfg)
         if mode not in self.modes:

@@ -94,13 +94,14 @@ class RebalancedPseudoLabelLoss(BaseModule):
                 f'{tuple(labels.shape)} do not match logits of shape '
                 f'{tuple(logits.shape)} (points).')
         per_point = F.cross_entropy(
-            logits.reshape(-1, num_classes), labels.reshape(-1),
+            logits.reshape(-1, num_classes),
+            labels.reshape(-1),
             reduction='none')
         count = torch.ones_like(labels, dtype=per_point.dtype)
         if valid is not None:
             valid = valid.to(count.dtype)
-            count = count * (valid[:, None] if valid.dim() == 1 else
-                             valid.flatten(1))
+            count = count * (
+                valid[:, None] if valid.dim() == 1 else valid.flatten(1))
         count = count.reshape(-1)
         flat_labels = labels.reshape(-1)
         if class_weight is not None:

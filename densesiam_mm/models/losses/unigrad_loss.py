@@ -40,7 +40,8 @@ class UniGradLoss(nn.Module):
         loss_weight (float): multiplier of the loss. Defaults to 1.
     """
 
-    def __init__(self, neg_weight: float = 0.02,
+    def __init__(self,
+                 neg_weight: float = 0.02,
                  loss_weight: float = 1.0) -> None:
         super().__init__()
         self.neg_weight = neg_weight

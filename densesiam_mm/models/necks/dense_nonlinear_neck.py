@@ -35,23 +35,26 @@ class DenseNonLinearNeck(BaseModule):
             Defaults to True.
         with_last_bias (bool): bias in the last conv. Defaults to False.
         in_index (int): which backbone output to use. Defaults to -1.
-        norm_cfg (dict): norm layer config. Defaults to ``dict(type='SyncBN')``.
+        norm_cfg (dict): norm layer config. Defaults to
+            ``dict(type='SyncBN')``.
     """
 
-    def __init__(self,
-                 in_channels: int,
-                 hid_channels: int,
-                 out_channels: int,
-                 num_layers: int = 2,
-                 with_bias: bool = False,
-                 with_last_bn: bool = True,
-                 with_last_bn_affine: bool = True,
-                 with_last_bias: bool = False,
-                 in_index: int = -1,
-                 norm_cfg: dict = dict(type='SyncBN'),
-                 init_cfg: Optional[Union[dict, List[dict]]] = [
-                     dict(type='Constant', val=1, layer=['_BatchNorm'])
-                 ]) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        hid_channels: int,
+        out_channels: int,
+        num_layers: int = 2,
+        with_bias: bool = False,
+        with_last_bn: bool = True,
+        with_last_bn_affine: bool = True,
+        with_last_bias: bool = False,
+        in_index: int = -1,
+        norm_cfg: dict = dict(type='SyncBN'),
+        init_cfg: Optional[Union[dict, List[dict]]] = [
+            dict(type='Constant', val=1, layer=['_BatchNorm'])
+        ]
+    ) -> None:
         super().__init__(init_cfg)
         if num_layers < 1:
             raise ValueError('DenseNonLinearNeck: `num_layers` must be >= 1, '
@@ -64,7 +67,9 @@ class DenseNonLinearNeck(BaseModule):
             out = out_channels if last else hid_channels
             layers.append(
                 nn.Conv2d(
-                    channels, out, 1,
+                    channels,
+                    out,
+                    1,
                     bias=with_last_bias if last else with_bias))
             if not last:
                 layers.append(build_norm_layer(norm_cfg, out)[1])
@@ -81,8 +86,9 @@ class DenseNonLinearNeck(BaseModule):
             isinstance(layer, (nn.Conv2d, _BatchNorm, nn.ReLU))
             for layer in layers)
 
-    def forward(self, x: Union[torch.Tensor, Tuple[torch.Tensor]]
-                ) -> Tuple[torch.Tensor]:
+    def forward(
+            self, x: Union[torch.Tensor,
+                           Tuple[torch.Tensor]]) -> Tuple[torch.Tensor]:
         """Forward.
 
         Args:

@@ -30,13 +30,18 @@ class SimplifiedFPN(BaseModule):
             ``mode='fan_out'``) gave ``sqrt(6 / fan_out)``.
     """
 
-    def __init__(self,
-                 in_channels: Sequence[int] = (64, 128, 256, 512),
-                 out_channels: int = 128,
-                 init_cfg: Optional[Union[dict, List[dict]]] = dict(
-                     type='Kaiming', layer='Conv2d', a=1, mode='fan_in',
-                     nonlinearity='leaky_relu',
-                     distribution='uniform')) -> None:
+    def __init__(
+        self,
+        in_channels: Sequence[int] = (64, 128, 256, 512),
+        out_channels: int = 128,
+        init_cfg: Optional[Union[dict, List[dict]]] = dict(
+            type='Kaiming',
+            layer='Conv2d',
+            a=1,
+            mode='fan_in',
+            nonlinearity='leaky_relu',
+            distribution='uniform')
+    ) -> None:
         super().__init__(init_cfg=init_cfg)
         if len(in_channels) < 1:
             raise ValueError('SimplifiedFPN: `in_channels` needs at least '

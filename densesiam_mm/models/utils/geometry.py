@@ -30,14 +30,15 @@ inside view 2's box). Sampling view 2's map at ``grid2`` aligns it cell by
 cell with view 1's map: when view 1 is a crop of view 2 (the official
 nested-crop views) every cell is valid, and sampling view 1 at ``grid1``
 returns its own map (cell centres, bilinear weights 1 and 0).
+
+Reading the views' boxes and flips from packed data samples is
+:mod:`.view_samples`' job; this module only works on tensors.
 """
 from typing import NamedTuple, Optional, Sequence
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
-
 
 #: The largest ``grid_size`` (K) accepted. ``K x K`` points per image are
 #: gathered from every dense map, so memory grows with K^2: K = 1000 needed
@@ -98,8 +99,8 @@ def grid_points(boxes: Tensor, grid_size: int) -> Tensor:
         Tensor: ``(B, K, K, 2)`` points ``(x, y)``, row-major (``[:, i, j]``
         is row ``i`` from the top, column ``j`` from the left).
     """
-    steps = (torch.arange(grid_size, device=boxes.device, dtype=boxes.dtype)
-             + 0.5) / grid_size  # (K,)
+    steps = (torch.arange(grid_size, device=boxes.device, dtype=boxes.dtype) +
+             0.5) / grid_size  # (K,)
     xs = boxes[:, 0:1] + steps[None] * (boxes[:, 2:3] - boxes[:, 0:1])
     ys = boxes[:, 1:2] + steps[None] * (boxes[:, 3:4] - boxes[:, 1:2])
     num = boxes.size(0)
@@ -157,6 +158,12 @@ class Correspondence(NamedTuple):
     valid: Tensor
     points: Tensor
     point_valid: Optional[Tensor] = None
+
+    @property
+    def point_mask(self) -> Tensor:
+        """What a loss at the points counts: ``point_valid`` where given,
+        else ``valid`` ``(B,)`` (every point of a valid pair)."""
+        return self.valid if self.point_valid is None else self.point_valid
 
 
 def view_correspondence(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
@@ -266,99 +273,3 @@ def dense_correspondence(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
     point_valid = ((grid2 > -1) & (grid2 < 1)).all(dim=-1)
     valid = point_valid.flatten(1).any(dim=1)
     return Correspondence(grid1, grid2, valid, points, point_valid)
-
-
-def _stack_field(data_samples, key: str, dtype: torch.dtype) -> Tensor:
-    """Stack one small per-image field of the data samples into a batch.
-
-    ``PackInputs`` leaves the fields as numpy arrays: they are stacked by
-    numpy and wrapped as one tensor (no per-image tensor op); tensors (e.g.
-    written by hand, possibly on the device) are stacked by torch.
-    """
-    values = [getattr(sample, key) for sample in data_samples]
-    if all(isinstance(value, Tensor) for value in values):
-        return torch.stack(values).to(dtype)
-    return torch.from_numpy(
-        np.stack([np.asarray(value) for value in values])).to(dtype)
-
-
-def _host_view_geometry(data_samples):
-    """``(B, V, 4)`` boxes and ``(B, V)`` flips, stacked on the host."""
-    try:
-        boxes = _stack_field(data_samples, 'view_boxes', torch.float32)
-        flips = _stack_field(data_samples, 'view_flips', torch.bool)
-    except AttributeError as err:
-        raise KeyError(
-            'Data samples carry no `view_boxes`/`view_flips`: build the views '
-            'with MultiViewWithGeometry and pack them with '
-            "PackInputs(algorithm_keys=['view_boxes', 'view_flips']).") \
-            from err
-    return boxes, flips
-
-
-def view_geometry_from_samples(data_samples, device: torch.device):
-    """``(B, V, 4)`` boxes and ``(B, V)`` flips of packed data samples.
-
-    Each data sample carries ``view_boxes`` ``(V, 4)`` and ``view_flips``
-    ``(V,)`` written by ``MultiViewWithGeometry`` / ``NestedCropViews`` (as
-    data fields or metainfo). The small per-image arrays are stacked on the
-    host and moved to ``device`` in one non-blocking copy.
-    """
-    boxes, flips = _host_view_geometry(data_samples)
-    return (boxes.to(device, non_blocking=True),
-            flips.to(device, non_blocking=True))
-
-
-def dense_correspondence_from_samples(data_samples, feat_size: Sequence[int],
-                                      device: torch.device,
-                                      views=(0, 1)) -> Correspondence:
-    """Dense correspondence (every cell of view 1) from packed samples.
-
-    Raises:
-        ValueError: when view 1 and view 2 do not overlap in any image of
-            the batch: the views of the train pipeline cannot overlap, so
-            the dense losses have nothing to compare. The check runs on the
-            host copies of the boxes (no device synchronisation per step);
-            cells outside view 2 are masked by ``point_valid``.
-    """
-    first, second = views
-    host_boxes, host_flips = _host_view_geometry(data_samples)
-    _, overlap = intersection_boxes(host_boxes[:, first],
-                                    host_boxes[:, second])
-    if not bool(overlap.any()):
-        raise ValueError(
-            "correspondence='dense': view 1 and view 2 do not overlap in any "
-            'image of the batch (view_boxes '
-            f'{host_boxes[:, [first, second]].tolist()}); the train pipeline '
-            'makes views that cannot overlap. Use nested views '
-            "(NestedCropViews) or correspondence='grid'.")
-    boxes = host_boxes.to(device, non_blocking=True)
-    flips = host_flips.to(device, non_blocking=True)
-    return dense_correspondence(boxes[:, first], flips[:, first],
-                                boxes[:, second], flips[:, second],
-                                feat_size)
-
-
-def correspondence_from_samples(data_samples, grid_size: int,
-                                device: torch.device,
-                                views=(0, 1)) -> Correspondence:
-    """Correspondence of two views from packed data samples.
-
-    Each data sample carries ``view_boxes`` ``(V, 4)`` and ``view_flips``
-    ``(V,)`` written by ``MultiViewWithGeometry`` (as data fields or
-    metainfo). The small per-image arrays are stacked on the host and moved to
-    ``device`` in one non-blocking copy; everything else is batched.
-
-    Args:
-        data_samples (list): one data sample per image.
-        grid_size (int): K.
-        device (torch.device): where the model runs.
-        views (tuple[int, int]): which two views to pair.
-
-    Returns:
-        Correspondence: grids of the two views, validity and points.
-    """
-    boxes, flips = view_geometry_from_samples(data_samples, device)
-    first, second = views
-    return view_correspondence(boxes[:, first], flips[:, first],
-                               boxes[:, second], flips[:, second], grid_size)

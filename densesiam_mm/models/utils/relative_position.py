@@ -31,8 +31,8 @@ from typing import Sequence, Tuple
 import torch
 from torch import Tensor
 
-from .geometry import (grid_points, points_to_view_grid,
-                       view_geometry_from_samples)
+from .geometry import grid_points, points_to_view_grid
+from .view_samples import view_geometry_from_samples
 
 #: multiplier of the log relative scale before its sine-cosine code
 SCALE_FACTOR = 10.
@@ -138,16 +138,17 @@ def relative_position_code(boxes1: Tensor, flips1: Tensor, boxes2: Tensor,
     return torch.cat([position, scale], dim=-1)
 
 
-def relative_position_code_from_samples(data_samples,
-                                        grid_size: int,
-                                        embed_dims: int,
-                                        device: torch.device,
-                                        views: Sequence[int] = (0, 1)
-                                        ) -> Tensor:
+def relative_position_code_from_samples(
+        data_samples,
+        grid_size: int,
+        embed_dims: int,
+        device: torch.device,
+        views: Sequence[int] = (0, 1),
+) -> Tensor:
     """:func:`relative_position_code` of ``views[1]`` in ``views[0]`` from
     packed data samples (``view_boxes``/``view_flips`` of
     ``MultiViewWithGeometry``, read by
-    :func:`~.geometry.view_geometry_from_samples`). ``(B, g*g, 2D)``."""
+    :func:`~.view_samples.view_geometry_from_samples`). ``(B, g*g, 2D)``."""
     boxes, flips = view_geometry_from_samples(data_samples, device)
     first, second = views
     return relative_position_code(boxes[:, first], flips[:, first],
