@@ -10,11 +10,4 @@
 _base_ = './densesiam_resnet18_1xb16-coslr-300i_camvid-128x128.py'
 
 model = dict(region_sim_head=None, region_loss_weight=0.)
-custom_hooks = [
-    dict(
-        type='SimSiamHook',
-        priority='HIGH',
-        fix_pred_lr=True,
-        lr={{_base_.lr}},
-        adjust_by_epoch=False),
-]
+custom_hooks = _base_.custom_hooks[:1]  # SimSiamHook; no RegionSimHook

@@ -14,62 +14,22 @@
 # | schedule     | 300 iterations, batch 16, SGD lr 0.05, cosine        |
 # | loader       | 0 workers: the whole run stays on one CPU thread     |
 # | seed         | 0 (data order, views, init)                          |
-_base_ = './densesiam_resnet18_1xb16-coslr-200i_camvid.py'
-
-max_iters = 300
-crop_size = 128
-
-view_pipeline = [
-    dict(
-        type='RandomResizedCropWithBox',
-        scale=crop_size,
-        crop_ratio_range=(0.2, 1.),
-        backend='pillow'),
-    dict(
-        type='RandomApply',
-        transforms=[
-            dict(
-                type='ColorJitter',
-                brightness=0.4,
-                contrast=0.4,
-                saturation=0.4,
-                hue=0.1)
-        ],
-        prob=0.8),
-    dict(
-        type='RandomGrayscale',
-        prob=0.2,
-        keep_channels=True,
-        channel_weights=(0.114, 0.587, 0.2989)),
-    dict(
-        type='GaussianBlur',
-        magnitude_range=(0.1, 2.0),
-        magnitude_std='inf',
-        prob=0.5),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
+_base_ = [
+    '../_base_/models/densesiam_resnet18.py',
+    '../_base_/datasets/camvid_bs16_densesiam-128px.py',
+    '../_base_/schedules/sgd_coslr_300i.py',
+    '../_base_/densesiam_runtime.py',
 ]
-train_pipeline = [
-    dict(type='CheckedLoadImageFromFile', color_type='color'),
-    dict(
-        type='MultiViewWithGeometry', num_views=2, transforms=[view_pipeline]),
-    dict(type='PackInputs', algorithm_keys=['view_boxes', 'view_flips']),
-]
-train_dataloader = dict(
-    batch_size=16,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(pipeline=train_pipeline))
 
-param_scheduler = [
-    dict(
-        type='CosineAnnealingLR',
-        T_max=max_iters,
-        by_epoch=False,
-        begin=0,
-        end=max_iters)
-]
-train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 default_hooks = dict(
     logger=dict(interval=20),
-    checkpoint=dict(interval=50, max_keep_ckpts=2, save_last=True))
+    checkpoint=dict(
+        by_epoch=False, interval=50, max_keep_ckpts=2, save_last=True))
+# SimSiamHook (fixed predictor lr) from the schedule; RegionSim joins at half
+# of training (paper).
+custom_hooks = [
+    *_base_.custom_hooks,
+    dict(type='RegionSimHook', start_ratio=0.5)
+]
 randomness = dict(seed=0)
+env_cfg = dict(dist_cfg=dict(backend='gloo'))

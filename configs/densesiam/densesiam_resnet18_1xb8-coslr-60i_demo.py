@@ -11,89 +11,26 @@
 # | checkpoints  | every 20 iterations, resumable with --resume         |
 _base_ = [
     '../_base_/models/densesiam_resnet18.py',
-    '../_base_/datasets/imagenet_bs32_densesiam.py',
+    '../_base_/datasets/image-folder_bs8_densesiam.py',  # 128 px views
     '../_base_/schedules/sgd_coslr_60i.py',
     '../_base_/densesiam_runtime.py',
 ]
 
 # The shipped photos, located through the package (not the working
 # directory), so `mim train densesiam_mm <this config>` works anywhere.
-from densesiam_mm.utils.demo_data import demo_data_root  # noqa: E402
+from densesiam_mm.datasets.demo_data import demo_data_root  # noqa: E402
 
-crop_size = 128
-# One process: plain BN (2d for maps, 1d for vectors) instead of SyncBN.
-map_norm = dict(type='BN')
-vec_norm = dict(type='BN1d')
-model = dict(
-    backbone=dict(norm_cfg=map_norm),
-    neck=dict(norm_cfg=vec_norm),
-    head=dict(predictor=dict(norm_cfg=vec_norm)),
-    pix_sim_neck=dict(norm_cfg=map_norm),
-    pix_sim_head=dict(predictor=dict(norm_cfg=map_norm)),
-    region_sim_head=dict(
-        projector=dict(norm_cfg=vec_norm), predictor=dict(norm_cfg=vec_norm)))
-
-view_pipeline = [
-    dict(
-        type='RandomResizedCropWithBox',
-        scale=crop_size,
-        crop_ratio_range=(0.2, 1.),
-        backend='pillow'),
-    dict(
-        type='RandomApply',
-        transforms=[
-            dict(
-                type='ColorJitter',
-                brightness=0.4,
-                contrast=0.4,
-                saturation=0.4,
-                hue=0.1)
-        ],
-        prob=0.8),
-    dict(
-        type='RandomGrayscale',
-        prob=0.2,
-        keep_channels=True,
-        channel_weights=(0.114, 0.587, 0.2989)),
-    dict(
-        type='GaussianBlur',
-        magnitude_range=(0.1, 2.0),
-        magnitude_std='inf',
-        prob=0.5),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-]
-train_pipeline = [
-    dict(type='CheckedLoadImageFromFile', color_type='color'),
-    dict(
-        type='MultiViewWithGeometry', num_views=2, transforms=[view_pipeline]),
-    dict(type='PackInputs', algorithm_keys=['view_boxes', 'view_flips']),
-]
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=2,
-    persistent_workers=True,
-    sampler=dict(type='InfiniteSampler', shuffle=True),
-    dataset=dict(
-        _delete_=True,
-        type='CustomDataset',
-        data_root=demo_data_root(),
-        with_label=False,
-        pipeline=train_pipeline))
+train_dataloader = dict(dataset=dict(data_root=demo_data_root()))
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=5),
     checkpoint=dict(
         type='CheckpointHook', by_epoch=False, interval=20, max_keep_ckpts=3))
+# SimSiamHook (fixed predictor lr) from the schedule; RegionSim joins at half
+# of training (paper).
 custom_hooks = [
-    # adjust_by_epoch=False: an iteration-based loop has one "epoch", so the
-    # predictor lr must be fixed every iteration (also after a resume).
-    dict(
-        type='SimSiamHook',
-        priority='HIGH',
-        fix_pred_lr=True,
-        lr={{_base_.lr}},
-        adjust_by_epoch=False),
-    dict(type='RegionSimHook', start_ratio=0.5),
+    *_base_.custom_hooks,
+    dict(type='RegionSimHook', start_ratio=0.5)
 ]
 randomness = dict(seed=0)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

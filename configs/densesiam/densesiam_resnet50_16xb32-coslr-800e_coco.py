@@ -10,24 +10,15 @@
 _base_ = [
     '../_base_/models/densesiam_resnet50.py',
     '../_base_/datasets/coco_bs32_densesiam.py',
-    'mmpretrain::_base_/schedules/imagenet_sgd_coslr_200e.py',
+    '../_base_/schedules/sgd_coslr_800e_bs512.py',
     '../_base_/densesiam_runtime.py',
 ]
 
-lr = 0.05 * 512 / 256
-optim_wrapper = dict(
-    type='OptimWrapper',
-    optimizer=dict(type='SGD', lr=lr, weight_decay=1e-4, momentum=0.9),
-    paramwise_cfg=dict(custom_keys={'predictor': dict(fix_lr=True)}))
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=800, by_epoch=True, begin=0, end=800)
-]
-train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=800)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=50, max_keep_ckpts=3))
-
+# SimSiamHook (fixed predictor lr) from the schedule; RegionSim joins at half
+# of training (paper).
 custom_hooks = [
-    dict(type='SimSiamHook', priority='HIGH', fix_pred_lr=True, lr=lr),
-    dict(type='RegionSimHook', start_ratio=0.5),
+    *_base_.custom_hooks,
+    dict(type='RegionSimHook', start_ratio=0.5)
 ]
-auto_scale_lr = dict(base_batch_size=512)

@@ -40,61 +40,13 @@ model = dict(
     head=dict(embed_dims=embed_dims, num_heads=3, norm_cfg=token_norm))
 
 data_root = '{{$DENSESIAM_SHARED_DATA:../shared/data}}/camvid/'
-color_jitter = dict(
-    type='RandomApply',
-    transforms=[
-        dict(
-            type='ColorJitter',
-            brightness=0.4,
-            contrast=0.4,
-            saturation=0.2,
-            hue=0.1)
-    ],
-    prob=0.8)
-grayscale = dict(
-    type='RandomGrayscale',
-    prob=0.2,
-    keep_channels=True,
-    channel_weights=(0.114, 0.587, 0.2989))
-spatial = [
-    dict(
-        type='RandomResizedCropWithBox',
-        scale=crop_size,
-        crop_ratio_range=(0.08, 1.),
-        interpolation='bicubic',
-        backend='pillow'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-]
-view1_pipeline = spatial + [
-    color_jitter, grayscale,
-    dict(
-        type='GaussianBlur',
-        magnitude_range=(0.1, 2.0),
-        magnitude_std='inf',
-        prob=1.0),
-]
-view2_pipeline = spatial + [
-    color_jitter, grayscale,
-    dict(
-        type='GaussianBlur',
-        magnitude_range=(0.1, 2.0),
-        magnitude_std='inf',
-        prob=0.1),
-    dict(type='Solarize', thr=128, prob=0.2),
-]
-train_pipeline = [
-    dict(type='CheckedLoadImageFromFile', color_type='color'),
-    dict(
-        type='MultiViewWithGeometry',
-        num_views=[1, 1],
-        transforms=[view1_pipeline, view2_pipeline]),
-    dict(
-        type='ExactCountBlockMask',
-        input_size=grid_size,
-        num_masking_patches=38,
-        min_num_patches=4),
-    dict(type='PackInputs', algorithm_keys=['view_boxes', 'view_flips']),
-]
+train_pipeline = _base_.train_pipeline
+train_pipeline[0] = dict(type='CheckedLoadImageFromFile', color_type='color')
+view1_pipeline, view2_pipeline = train_pipeline[1].transforms
+view1_pipeline[0].scale = view2_pipeline[0].scale = crop_size
+spatial = view1_pipeline[:2]  # RandomResizedCropWithBox, RandomFlip
+train_pipeline[2].update(
+    input_size=grid_size, num_masking_patches=38, min_num_patches=4)
 train_dataloader = dict(
     batch_size=32,
     num_workers=2,
@@ -140,7 +92,6 @@ auto_scale_lr = dict(enable=False, base_batch_size=32)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(
-        type='CheckpointHook', by_epoch=False, interval=100,
-        max_keep_ckpts=3))
+        type='CheckpointHook', by_epoch=False, interval=100, max_keep_ckpts=3))
 randomness = dict(seed=0, diff_rank_seed=False)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

@@ -1,11 +1,8 @@
 # SimSiam baseline for DenseSiam's COCO 800-epoch setting (same data,
 # batch, lr and schedule as densesiam_resnet50_16xb32-coslr-800e_coco.py).
-_base_ = 'mmpretrain::simsiam/simsiam_resnet50_8xb32-coslr-200e_in1k.py'
+_base_ = './simsiam_resnet50_16xb32-coslr-200e_in1k.py'
 
-lr = 0.05 * 512 / 256
-optim_wrapper = dict(optimizer=dict(lr=lr))
 train_dataloader = dict(
-    collate_fn=dict(_delete_=True, type='default_collate'),
     dataset=dict(
         _delete_=True,
         type='CustomDataset',
@@ -19,7 +16,3 @@ param_scheduler = [
 train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=800)
 default_hooks = dict(
     checkpoint=dict(type='CheckpointHook', interval=50, max_keep_ckpts=3))
-custom_hooks = [
-    dict(type='SimSiamHook', priority='HIGH', fix_pred_lr=True, lr=lr)
-]
-auto_scale_lr = dict(base_batch_size=512)

@@ -26,12 +26,14 @@
 #     model.backbone.init_cfg.checkpoint=PRETRAIN_WORK_DIR/iter_200.pth
 # (PRETRAIN_WORK_DIR: where
 # configs/densesiam/densesiam_resnet18_1xb16-coslr-200i_camvid.py trained).
-_base_ = './densesiam-seg-grid_resnet18-fpn_8xb32-10e_cocostuff27.py'
+_base_ = [
+    '../_base_/models/densesiam-seg-grid_resnet18-fpn.py',
+    '../_base_/datasets/camvid_crop-views.py',
+    '../_base_/schedules/sgd_constant_3e.py',
+    '../_base_/unsup_seg_runtime.py',
+]
 
 num_classes = 11
-view_size = 96
-short_side = 120
-max_epochs = 3
 
 model = dict(
     backbone=dict(init_cfg=None),
@@ -41,77 +43,5 @@ model = dict(
     grid_size=12,
     test_cfg=dict(output_size='ori_shape'))
 
-dataset_type = 'CamVidDataset'
-data_root = '{{$DENSESIAM_SHARED_DATA:../shared/data}}/camvid/'
-view_pipeline = [
-    dict(
-        type='RandomResizedCropWithBox',
-        scale=view_size,
-        crop_ratio_range=(0.3, 1.),
-        backend='pillow'),
-    dict(type='RandomFlip', prob=0.5, direction='horizontal'),
-    dict(
-        type='RandomApply',
-        transforms=[
-            dict(
-                type='mmpretrain.ColorJitter',
-                brightness=0.3,
-                contrast=0.3,
-                saturation=0.3,
-                hue=0.1)
-        ],
-        prob=0.8),
-    dict(
-        type='RandomGrayscale',
-        prob=0.2,
-        keep_channels=True,
-        channel_weights=(0.114, 0.587, 0.2989)),
-    dict(
-        type='mmpretrain.GaussianBlur',
-        magnitude_range=(0.1, 2.0),
-        magnitude_std='inf',
-        prob=0.5),
-]
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeShortestEdge', scale=short_side, max_size=1000),
-    dict(
-        type='MultiViewWithGeometry', num_views=2, transforms=[view_pipeline]),
-    dict(type='PackMultiViewSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeShortestEdge', scale=short_side, max_size=1000),
-    dict(type='LoadCheckedSegAnnotations'),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='images/train'),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='images/val', seg_map_path='labels/val'),
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(num_classes=num_classes)
-test_evaluator = val_evaluator
-
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=max_epochs, save_best=None, max_keep_ckpts=1))
 custom_hooks = []
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

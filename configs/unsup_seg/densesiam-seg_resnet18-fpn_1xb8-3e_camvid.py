@@ -26,12 +26,14 @@
 #     model.backbone.init_cfg.checkpoint=PRETRAIN_WORK_DIR/iter_200.pth
 # (PRETRAIN_WORK_DIR: where
 # configs/densesiam/densesiam_resnet18_1xb16-coslr-200i_camvid.py trained).
-_base_ = './densesiam-seg_resnet18-fpn_8xb32-10e_cocostuff27.py'
+_base_ = [
+    '../_base_/models/densesiam-seg_resnet18-fpn.py',
+    '../_base_/datasets/camvid_nested-views.py',
+    '../_base_/schedules/sgd_constant_3e.py',
+    '../_base_/unsup_seg_runtime.py',
+]
 
 num_classes = 11
-view_size = 96
-image_size = 2 * view_size
-max_epochs = 3
 batch_size = 8
 
 model = dict(
@@ -41,54 +43,11 @@ model = dict(
         predictor=dict(in_channels=num_classes, out_channels=num_classes)),
     test_cfg=dict(output_size='ori_shape'))
 
-dataset_type = 'CamVidDataset'
-data_root = '{{$DENSESIAM_SHARED_DATA:../shared/data}}/camvid/'
-train_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeCenterCrop', size=image_size),
-    dict(
-        type='NestedCropViews',
-        view_size=view_size,
-        scale=(0.5, 1.0),
-        flip_prob=0.5,
-        transforms={{_base_.photometric_pipeline}},
-        replay_seed=0),
-    dict(type='PackMultiViewSegInputs'),
-]
-test_pipeline = [
-    dict(type='LoadImageFromFile'),
-    dict(type='ResizeShortestEdge', scale=view_size, max_size=1000),
-    dict(type='LoadCheckedSegAnnotations'),
-    dict(type='PackSegInputs'),
-]
-train_dataloader = dict(
-    batch_size=batch_size,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='images/train'),
-        pipeline=train_pipeline))
-val_dataloader = dict(
-    batch_size=8,
-    num_workers=0,
-    persistent_workers=False,
-    dataset=dict(
-        _delete_=True,
-        type=dataset_type,
-        data_root=data_root,
-        data_prefix=dict(img_path='images/val', seg_map_path='labels/val'),
-        pipeline=test_pipeline))
-test_dataloader = val_dataloader
-val_evaluator = dict(num_classes=num_classes)
-test_evaluator = val_evaluator
-
+train_dataloader = dict(batch_size=batch_size)
 # the authors' rule: lr = 0.05 x batch / 256
 optim_wrapper = dict(optimizer=dict(lr=0.05 * batch_size / 256))
-train_cfg = dict(max_epochs=max_epochs, val_interval=max_epochs)
-default_hooks = dict(
-    logger=dict(interval=10),
-    checkpoint=dict(interval=max_epochs, save_best=None, max_keep_ckpts=1))
+custom_hooks = [
+    # kernel contrast in the last 20 % of training
+    dict(type='mmpretrain.RegionSimHook', start_ratio=0.8),
+]
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

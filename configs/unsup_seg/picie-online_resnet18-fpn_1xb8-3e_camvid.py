@@ -11,25 +11,18 @@
 # |              | on 16 batches (128 of the 367 frames), 64 pixels per     |
 # |              | view, 20 iterations                                      |
 # | losses       | within-view + cross-view (K = 12 points/side) CE, 0.5 each|
-_base_ = './densesiam-seg-grid_resnet18-fpn_1xb8-3e_camvid.py'
+_base_ = [
+    '../_base_/models/picie-online_resnet18-fpn.py',
+    '../_base_/datasets/camvid_crop-views.py',
+    '../_base_/schedules/sgd_constant_3e.py',
+    '../_base_/unsup_seg_runtime.py',
+]
 
+num_classes = 11
 model = dict(
-    _delete_=True,
-    type='PiCIE',
-    data_preprocessor={{_base_.model.data_preprocessor}},
-    backbone={{_base_.model.backbone}},
-    neck={{_base_.model.neck}},
-    num_clusters={{_base_.num_classes}},
-    feat_channels=128,
-    loss=dict(type='RebalancedPseudoLabelLoss', rebalance='inverse'),
-    correspondence='grid',
-    label_source='online',
-    freeze_classifiers=False,
-    class_weight='batch',
+    backbone=dict(init_cfg=None),
+    num_clusters=num_classes,
     grid_size=12,
-    within_weight=0.5,
-    cross_weight=0.5,
-    temperature=1.0,
     test_cfg=dict(output_size='ori_shape'))
 
 custom_hooks = [
@@ -40,3 +33,4 @@ custom_hooks = [
         points_per_image=64,
         num_iters=20)
 ]
+env_cfg = dict(dist_cfg=dict(backend='gloo'))

@@ -14,39 +14,21 @@
 # | losses       | (within + cross) / 2 on the aligned 24 x 24 maps, frozen |
 # |              | centroid classifiers, epoch cluster-size weights         |
 # | schedule     | Adam lr 1e-4                                             |
-_base_ = './densesiam-seg_resnet18-fpn_1xb8-3e_camvid.py'
+_base_ = [
+    '../_base_/models/picie_resnet18-fpn.py',
+    '../_base_/datasets/camvid_nested-views.py',
+    '../_base_/schedules/sgd_constant_3e.py',
+    '../_base_/unsup_seg_runtime.py',
+]
 
+num_classes = 11
 model = dict(
-    _delete_=True,
-    type='PiCIE',
-    data_preprocessor={{_base_.model.data_preprocessor}},
-    backbone={{_base_.model.backbone}},
-    neck={{_base_.model.neck}},
-    num_clusters={{_base_.num_classes}},
-    feat_channels=128,
-    loss=dict(
-        type='RebalancedPseudoLabelLoss',
-        rebalance='none',
-        reduction='weighted_mean'),
-    correspondence='dense',
-    label_source='stored',
-    freeze_classifiers=True,
-    class_weight='epoch',
-    within_weight=0.5,
-    cross_weight=0.5,
-    temperature=1.0,
+    backbone=dict(init_cfg=None),
+    num_clusters=num_classes,
     test_cfg=dict(output_size='ori_shape'))
 
 optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=1e-4))
-custom_hooks = [
-    dict(
-        type='KMeansClusteringHook',
-        interval=1,
-        points_per_image=None,
-        num_iters=20,
-        bn_mode='eval',
-        assign_labels=True)
-]
+    _delete_=True, type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4))
+# every pixel of the 367 frames
+custom_hooks = [dict(_base_.custom_hooks[0], points_per_image=None)]
+env_cfg = dict(dist_cfg=dict(backend='gloo'))

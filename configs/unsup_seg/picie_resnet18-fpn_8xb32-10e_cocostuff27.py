@@ -23,40 +23,13 @@
 # | schedule       | 10 epochs, batch 128 (8 x 16, the authors' train       |
 # |                | batch), Adam lr 1e-4, no weight decay                  |
 # | data           | as densesiam-seg_resnet18-fpn_8xb32-10e_cocostuff27.py |
-_base_ = './densesiam-seg_resnet18-fpn_8xb32-10e_cocostuff27.py'
-
-model = dict(
-    _delete_=True,
-    type='PiCIE',
-    data_preprocessor={{_base_.model.data_preprocessor}},
-    backbone={{_base_.model.backbone}},
-    neck={{_base_.model.neck}},
-    num_clusters={{_base_.num_classes}},
-    feat_channels=128,
-    loss=dict(
-        type='RebalancedPseudoLabelLoss',
-        rebalance='none',
-        reduction='weighted_mean'),  # with the epoch's class weights
-    correspondence='dense',
-    label_source='stored',
-    freeze_classifiers=True,
-    class_weight='epoch',
-    within_weight=0.5,
-    cross_weight=0.5,
-    temperature=1.0,
-    test_cfg=dict(output_size='img_shape'))
+_base_ = [
+    '../_base_/models/picie_resnet18-fpn.py',
+    '../_base_/datasets/cocostuff27_nested-views.py',
+    '../_base_/schedules/sgd_constant_10e.py',
+    '../_base_/unsup_seg_runtime.py',
+]
 
 train_dataloader = dict(batch_size=16)  # 8 x 16 = 128
 optim_wrapper = dict(
-    _delete_=True,
-    type='OptimWrapper',
-    optimizer=dict(type='Adam', lr=1e-4))
-custom_hooks = [
-    dict(
-        type='KMeansClusteringHook',
-        interval=1,
-        points_per_image=256,  # clustering; labels: every pixel
-        num_iters=20,
-        bn_mode='eval',
-        assign_labels=True)
-]
+    _delete_=True, type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4))

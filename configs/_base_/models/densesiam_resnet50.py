@@ -3,7 +3,8 @@
 # | part            | setting                                             |
 # | --------------- | --------------------------------------------------- |
 # | encoder         | ResNet-50, C5 (stride 32) dense map, no pooling     |
-# | global branch   | SimSiam: 3-layer MLP projector 2048, predictor 512  |
+# | global branch   | SimSiam (simsiam_resnet50.py): 3-layer MLP projector|
+# |                 | 2048, predictor 512                                 |
 # | PixSim          | 1x1-conv projector 2048-512-512-512, predictor      |
 # |                 | 512-128-512, D = negative cosine, K = 7, lambda1 = 1|
 # | RegionSim       | 512 regions (PixSim projector channels), g' and h'  |
@@ -14,32 +15,12 @@
 # `--cfg-options model.region_sim_head.with_cp=True` recomputes them in
 # backward (same loss and gradients; ResNet-50 at batch 8 on CPU: peak memory
 # 1.058 -> 1.023 of SimSiam for +1 % step time, see docs/benchmarks.md).
+_base_ = './simsiam_resnet50.py'
+
+# SimSiam's encoder, projector and predictor (simsiam_resnet50.py) are the
+# global branch; PixSim and RegionSim are added.
 model = dict(
     type='DenseSiam',
-    backbone=dict(
-        type='ResNet',
-        depth=50,
-        norm_cfg=dict(type='SyncBN'),
-        zero_init_residual=True),
-    neck=dict(
-        type='NonLinearNeck',
-        in_channels=2048,
-        hid_channels=2048,
-        out_channels=2048,
-        num_layers=3,
-        with_last_bn_affine=False,
-        with_avg_pool=True),
-    head=dict(
-        type='LatentPredictHead',
-        loss=dict(type='CosineSimilarityLoss'),
-        predictor=dict(
-            type='NonLinearNeck',
-            in_channels=2048,
-            hid_channels=512,
-            out_channels=2048,
-            with_avg_pool=False,
-            with_last_bn=False,
-            with_last_bias=True)),
     pix_sim_neck=dict(
         type='DenseNonLinearNeck',
         in_channels=2048,

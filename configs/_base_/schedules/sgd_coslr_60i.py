@@ -1,4 +1,5 @@
-# Iteration-based cosine schedule for small (CPU) runs.
+# Iteration-based cosine schedule for small (CPU) runs: SimSiam's SGD with a
+# fixed predictor lr (fix_lr + SimSiamHook).
 max_iters = 60
 lr = 0.05
 optim_wrapper = dict(
@@ -15,3 +16,13 @@ param_scheduler = [
 ]
 train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_iters)
 log_processor = dict(by_epoch=False)
+custom_hooks = [
+    # adjust_by_epoch=False: an iteration-based loop has one "epoch", so the
+    # predictor lr must be fixed every iteration (also after a resume).
+    dict(
+        type='SimSiamHook',
+        priority='HIGH',
+        fix_pred_lr=True,
+        lr=lr,
+        adjust_by_epoch=False),
+]

@@ -18,7 +18,7 @@ checkpoint = 'work_dirs/siameseim_vit-base-p16_32xb128-amp-coslr-1600e_in1k/epoc
 model = dict(
     backbone=dict(
         # `ln2`, the norm after global pooling, is new by design (not in any
-        # pre-training checkpoint): the checked Pretrained init lists it in a
+        # pre-training checkpoint): the tools' Pretrained check lists it in a
         # warning; every other tensor of the encoder comes from the file.
         init_cfg=dict(
             type='Pretrained',

@@ -14,7 +14,7 @@ model = dict(
         out_type='avg_featmap',
         final_norm=False,
         # `ln2`, the norm after global pooling, is new by design (not in any
-        # pre-training checkpoint): the checked Pretrained init lists it in a
+        # pre-training checkpoint): the tools' Pretrained check lists it in a
         # warning; every other tensor of the encoder comes from the file.
         init_cfg=dict(
             type='Pretrained',

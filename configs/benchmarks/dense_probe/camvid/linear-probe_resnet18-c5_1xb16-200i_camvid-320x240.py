@@ -52,7 +52,8 @@ model = dict(
         norm_cfg=dict(type='BN'),
         norm_eval=True,
         style='pytorch',
-        init_cfg=dict(type='Pretrained', checkpoint=backbone_checkpoint)),
+        init_cfg=dict(
+            type='Pretrained', checkpoint=backbone_checkpoint)),
     decode_head=dict(
         type='LinearProbeHead',
         in_channels=512,

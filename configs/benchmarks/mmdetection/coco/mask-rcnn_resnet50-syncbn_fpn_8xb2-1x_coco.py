@@ -24,7 +24,9 @@
 # model.backbone.init_cfg.prefix=None
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 
-# densesiam_mm patches checkpoint loading for torch >= 2.6 (weights_only)
+# densesiam_mm adds mmengine's checkpoint types to torch's weights_only
+# allow-list; a full training checkpoint (with its message hub) loads through
+# this project's tools/train.py (or an extracted backbone anywhere).
 custom_imports = dict(imports=['densesiam_mm'], allow_failed_imports=False)
 
 pretrained = 'work_dirs/densesiam_resnet50_16xb32-coslr-200e_in1k/epoch_200.pth'  # noqa: E501
@@ -35,7 +37,9 @@ model = dict(
         norm_cfg=norm_cfg,
         norm_eval=False,
         init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+            type='Pretrained',
+            checkpoint=pretrained,
+            prefix='backbone.')),
     neck=dict(norm_cfg=norm_cfg),
     roi_head=dict(
         bbox_head=dict(

@@ -47,7 +47,9 @@ model = dict(
         norm_eval=False,
         style='pytorch',
         init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')),
+            type='Pretrained',
+            checkpoint=pretrained,
+            prefix='backbone.')),
     roi_head=dict(
         shared_head=dict(
             norm_cfg=norm_cfg,

@@ -38,7 +38,9 @@ model = dict(
         depth=50,
         deep_stem=False,
         init_cfg=dict(
-            type='Pretrained', checkpoint=pretrained, prefix='backbone.')))
+            type='Pretrained',
+            checkpoint=pretrained,
+            prefix='backbone.')))
 
 # 8 GPUs x 2 images = batch 16 (mmseg's base: 4 GPUs x 2)
 train_dataloader = dict(batch_size=2)
