@@ -161,7 +161,8 @@ effective_constraints
 
 # 3. The OpenMMLab libraries and this package (a no-op in seconds when they
 #    are there), every version from the lock.
-run_step requirements "${PIP[@]}" install -r requirements/runtime.txt -r requirements/tests.txt
+run_step requirements "${PIP[@]}" install -r requirements/runtime.txt -r requirements/tests.txt \
+  -r requirements/lint.txt
 # densesiam_mm is checked as an installed distribution: `import` would also
 # succeed from the source tree without the install (and its .mim links).
 if ! has "import importlib.metadata as m; m.version('densesiam_mm')"; then
