@@ -1,5 +1,6 @@
 # DenseSiam R18 pre-training on the CamVid train frames (labels unused) at a
-# real CPU budget: the DenseSiam row of tools/benchmarks/pretrain_probe_camvid.py
+# real CPU budget: the DenseSiam row of
+# tools/benchmarks/pretrain_probe_camvid.py
 # (docs/dense_probe.md). Same model, views and lr as
 # densesiam_resnet18_1xb16-coslr-200i_camvid.py; 128 px views and a longer
 # schedule. Data root: $DENSESIAM_SHARED_DATA (default ../shared/data).

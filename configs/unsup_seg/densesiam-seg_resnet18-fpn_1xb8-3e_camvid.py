@@ -2,7 +2,8 @@
 # densesiam-seg_resnet18-fpn_8xb32-10e_cocostuff27.py), sized for a CPU:
 # trains on the 367 train frames without their labels, evaluates on the 101
 # val frames with the 11 classes (Hungarian matching, label 11 ignored).
-# This project's earlier variant: densesiam-seg-grid_resnet18-fpn_1xb8-3e_camvid.py.
+# This project's earlier variant:
+# densesiam-seg-grid_resnet18-fpn_1xb8-3e_camvid.py.
 # Data root: $DENSESIAM_SHARED_DATA (default ../shared/data).
 #
 # | setting      | value (COCO-Stuff-27 paper setting in brackets)          |

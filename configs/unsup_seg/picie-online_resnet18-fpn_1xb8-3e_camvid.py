@@ -3,7 +3,8 @@
 # picie-online_resnet18-fpn_8xb32-10e_cocostuff27.py) with the data,
 # schedule, initialisation and evaluation of
 # densesiam-seg-grid_resnet18-fpn_1xb8-3e_camvid.py; only the model and the
-# clustering hook differ. The authors' recipe: picie_resnet18-fpn_1xb8-3e_camvid.py.
+# clustering hook differ. The authors' recipe:
+# picie_resnet18-fpn_1xb8-3e_camvid.py.
 #
 # | setting      | value                                                    |
 # | ------------ | -------------------------------------------------------- |

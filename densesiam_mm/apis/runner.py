@@ -8,11 +8,10 @@ from mmengine.hooks import CheckpointHook
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from ..checkpoint import (check_pretrained_inits, mmengine_loading,
-                          resolve_resume)
-from ..engine.distributed import (revert_sync_bn_if_not_distributed,
-                                  setup_cpu_distributed)
+from ..checkpoint import mmengine_loading, resolve_resume
+from ..engine.distributed import setup_cpu_distributed
 from ..engine.hooks import NaNGuardHook
+from ..models.utils import revert_sync_bn_if_not_distributed
 from .console_log import log_files, readable_console, silence_known_warnings
 from .preflight import (check_checkpoint_matches, check_dataset_files,
                         check_train_batches, guard_batch_norm)
@@ -99,6 +98,19 @@ def use_nan_guard_optim_wrapper(cfg: Config) -> Optional[str]:
             'loss).')
 
 
+def use_pretrained_check(cfg: Config) -> Config:
+    """Add ``PretrainedCheckHook`` to ``cfg.custom_hooks`` unless it is
+    there: every ``Pretrained`` ``init_cfg`` with a local file is checked
+    before the weights are initialised."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    if not any(
+            isinstance(hook, dict) and str(hook.get('type', '')).split('.')[-1]
+            == 'PretrainedCheckHook' for hook in hooks):
+        hooks.append(dict(type='PretrainedCheckHook'))
+    cfg.custom_hooks = hooks
+    return cfg
+
+
 def _tell_dataset_size(dataset) -> None:
     """Give dataset-aware transforms (``set_num_files``) the data set size,
     e.g. so that ``CheckedLoadImageFromFile(on_unreadable='skip')`` can stop
@@ -108,8 +120,8 @@ def _tell_dataset_size(dataset) -> None:
     inner = getattr(dataset, 'dataset', None)
     if inner is not None:
         _tell_dataset_size(inner)
-    for transform in getattr(getattr(dataset, 'pipeline', None), 'transforms',
-                             []):
+    for transform in getattr(
+            getattr(dataset, 'pipeline', None), 'transforms', []):
         if hasattr(transform, 'set_num_files'):
             transform.set_num_files(len(dataset))
 
@@ -175,6 +187,8 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
     cfg = setup_cpu_distributed(cfg)
     cfg = use_atomic_checkpoints(cfg)
     guard_note = use_nan_guard_optim_wrapper(cfg) if training else None
+    if training:
+        cfg = use_pretrained_check(cfg)
     notes = []
     if training:
         cfg = resolve_resume(cfg, warn=notes.append)
@@ -194,7 +208,6 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
             'partial' if training else 'model'
         check_checkpoint_matches(runner.model, cfg.load_from, mode)
     if training and runner._train_loop is not None:
-        check_pretrained_inits(runner.model, runner.logger.info)
         guard_batch_norm(getattr(runner.model, 'module', runner.model))
         loader = runner.train_loop.dataloader  # builds the loop and loader
         check_train_batches(loader, runner.world_size)

@@ -6,7 +6,8 @@ probes, the converters and ``CheckedPretrained`` read files with:
 
 1. a file whose pickle names only tensors, plain containers and the
    types of mmengine's own checkpoints (the allow-list of
-   :mod:`~densesiam_mm.checkpoint.safe_globals`) is loaded with ``weights_only=True``;
+   :mod:`~densesiam_mm.checkpoint.safe_globals`) is loaded with
+   ``weights_only=True``;
 2. a file that names other Python objects (e.g. a class of some project,
    ``builtins.getattr``) is refused before anything of it is unpickled:
    unpickling it could run code from the file. The error names the file,

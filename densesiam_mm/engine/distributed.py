@@ -1,17 +1,6 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
-"""Distributed training helpers: SyncBN without a process group, and DDP
-on CPU with the gloo backend.
+"""Distributed (DDP) training and testing on CPU with the gloo backend.
 
-SyncBN on a single process: paper configs use SyncBN, as the published
-results do. Built on one GPU or on CPU without a process group, SyncBN fails
-at the first forward with "Default process group has not been initialized".
-:func:`revert_sync_bn_if_not_distributed` swaps every SyncBN layer for
-mmengine's ``_BatchNormXd`` (same parameters, buffers and state-dict keys;
-any input rank), which is what SyncBN computes on one process, and logs a
-warning. densesiam_mm's models call it when built; ``tools/train.py`` and
-``tools/test.py`` call it on any model they build (mmdet, mmseg).
-
-DDP on CPU:
 mmengine 0.10 assumes GPUs under a launcher: it calls
 ``torch.cuda.set_device`` before initialising the process group and gives
 DDP ``device_ids=[LOCAL_RANK]``; both fail on CPU, and torch's DDP refuses
@@ -26,31 +15,8 @@ from mmengine.dist import is_distributed
 from mmengine.logging import print_log
 from mmengine.model import MMDistributedDataParallel, revert_sync_batchnorm
 from mmengine.registry import MODEL_WRAPPERS
-from torch import nn
 
-
-def count_sync_bn(module: nn.Module) -> int:
-    """Number of SyncBN layers (torch's or mmcv's) in ``module``."""
-    return sum('SyncBatchNorm' in type(m).__name__ for m in module.modules())
-
-
-def revert_sync_bn_if_not_distributed(module: nn.Module) -> nn.Module:
-    """Replace SyncBN layers by BN when no process group is initialised.
-
-    Returns the (possibly new) module; children are replaced in place.
-    """
-    if is_distributed():
-        return module
-    count = count_sync_bn(module)
-    if not count:
-        return module
-    print_log(
-        f'{type(module).__name__}: no distributed process group, so '
-        f'{count} SyncBN layers run as BN (identical on one process). '
-        'Launch with tools/dist_train.sh to synchronise them.',
-        logger='current',
-        level=30)
-    return revert_sync_batchnorm(module)
+from ..models.utils.sync_bn import count_sync_bn
 
 
 def setup_cpu_distributed(cfg):
@@ -71,8 +37,10 @@ def setup_cpu_distributed(cfg):
         dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
         backend = dist_cfg.get('backend', 'gloo')
         if backend != 'gloo':
-            print_log(f'No GPU: using the gloo backend instead of {backend}.',
-                      logger='current', level=30)
+            print_log(
+                f'No GPU: using the gloo backend instead of {backend}.',
+                logger='current',
+                level=30)
         torch.distributed.init_process_group(backend='gloo')
     wrapper = dict(type='MMDistributedDataParallel', broadcast_buffers=False)
     wrapper.update(cfg.get('model_wrapper_cfg') or {})
@@ -88,7 +56,7 @@ def revert_sync_bn_on_cpu(model: torch.nn.Module) -> torch.nn.Module:
 
     torch's SyncBN raises "SyncBatchNorm expected input tensor to be on GPU"
     for CPU tensors; on one process see
-    :func:`revert_sync_bn_if_not_distributed`.
+    :func:`~densesiam_mm.models.utils.revert_sync_bn_if_not_distributed`.
     """
     if not is_distributed() or torch.cuda.is_available():
         return model

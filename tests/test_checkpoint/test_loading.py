@@ -59,8 +59,10 @@ def test_only_history_buffer_statistics_pass_getattr(tmp_path, monkeypatch):
     monkeypatch.delenv('DENSESIAM_TRUST_CHECKPOINT', raising=False)
     path = str(tmp_path / 'getattr.pth')
     torch.save(dict(state_dict={'w': torch.zeros(1)}, x=OtherGetattr()), path)
-    with pytest.raises(Exception, match=r"getattr\(HistoryBuffer, 'update'\) "
-                       'is not allowed'):
+    with pytest.raises(
+            Exception,
+            match=r"getattr\(HistoryBuffer, 'update'\) "
+            'is not allowed'):
         torch.load(path)  # weights_only=True, torch's default
     with pytest.raises(CheckpointFileError, match=r'getattr\.pth'):
         load_checkpoint_file(path)

@@ -47,8 +47,8 @@ print(ckpt['meta']['iter'], cfg.model.type)
 
 def test_checkpoint_loads_in_fresh_process_without_config(tmp_path):
     data = make_images(tmp_path / 'images', num=4)
-    config = write_tiny_config(tmp_path / 'tiny.py', data, max_iters=2,
-                               interval=2)
+    config = write_tiny_config(
+        tmp_path / 'tiny.py', data, max_iters=2, interval=2)
     cfg = Config.fromfile(config)
     cfg.work_dir = str(tmp_path / 'work')
     runner = Runner.from_cfg(cfg)
@@ -64,12 +64,15 @@ def test_checkpoint_loads_in_fresh_process_without_config(tmp_path):
     for name in os.listdir(data):
         os.remove(osp.join(data, name))
     out = str(tmp_path / 'feats.npy')
-    proc = subprocess.run(
-        [sys.executable, '-c', FRESH_PROCESS, ckpt, out],
-        cwd=str(tmp_path),
-        env=dict(os.environ, DENSESIAM_WEIGHTS_ONLY='strict',
-                 PYTHONPATH=REPO_ROOT),
-        capture_output=True, text=True, timeout=300)
+    proc = subprocess.run([sys.executable, '-c', FRESH_PROCESS, ckpt, out],
+                          cwd=str(tmp_path),
+                          env=dict(
+                              os.environ,
+                              DENSESIAM_WEIGHTS_ONLY='strict',
+                              PYTHONPATH=REPO_ROOT),
+                          capture_output=True,
+                          text=True,
+                          timeout=300)
     assert proc.returncode == 0, proc.stderr[-4000:]
     assert proc.stdout.split()[-2:] == ['2', 'DenseSiam']
     assert 'weights_only=False' not in proc.stdout + proc.stderr

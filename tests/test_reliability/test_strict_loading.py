@@ -15,7 +15,6 @@ from mmengine.registry import DefaultScope
 
 from densesiam_mm.apis import init_unsup_segmentor
 from densesiam_mm.checkpoint import check_pretrained_inits
-
 from ..conftest import DEMO_DATA, REPO_ROOT, config_path
 from ._utils import kept_default_scope
 
@@ -68,10 +67,11 @@ def test_test_tool_refuses_pretraining_checkpoint(pretrain_ckpt, tmp_path,
         sys, 'argv',
         [TEST, SEG_CFG, pretrain_ckpt, '--work-dir',
          str(tmp_path / 'work')])
-    with pytest.raises(ValueError,
-                       match=r'densesiam\.pth: lacks \d+ of the '
-                       r'\d+ tensors of DenseSiamSeg: .*it is a checkpoint of '
-                       'another model'):
+    with pytest.raises(
+            ValueError,
+            match=r'densesiam\.pth: lacks \d+ of the '
+            r'\d+ tensors of DenseSiamSeg: .*it is a checkpoint of '
+            'another model'):
         runpy.run_path(TEST, run_name='__main__')
 
 
@@ -80,9 +80,9 @@ def test_inference_refuses_checkpoint_of_another_model(pretrain_ckpt,
     with pytest.raises(ValueError, match=r'densesiam\.pth: lacks'):
         init_unsup_segmentor(SEG_CFG, pretrain_ckpt)
     # a DenseSiam-Seg checkpoint lacks PiCIE's classifier
-    with pytest.raises(ValueError,
-                       match=r'densesiam_seg\.pth: lacks .* '
-                       'tensors of PiCIE'):
+    with pytest.raises(
+            ValueError, match=r'densesiam_seg\.pth: lacks .* '
+            'tensors of PiCIE'):
         init_unsup_segmentor(PICIE_CFG, seg_ckpt)
     model = init_unsup_segmentor(SEG_CFG, seg_ckpt)  # its own: loads
     assert model.checkpoint_dataset_meta is None
@@ -91,15 +91,16 @@ def test_inference_refuses_checkpoint_of_another_model(pretrain_ckpt,
 def test_pretrained_init_without_prefix_is_an_error(pretrain_ckpt):
     from mmpretrain.registry import MODELS
     cfg = Config.fromfile(DEMO_CFG)
-    cfg.model.backbone.init_cfg = dict(type='Pretrained',
-                                       checkpoint=pretrain_ckpt)
+    cfg.model.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint=pretrain_ckpt)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         model = MODELS.build(cfg.model)
         # the tools check every Pretrained init_cfg before initialising
-        with pytest.raises(ValueError,
-                           match=r"densesiam\.pth: \d+ of the \d+ "
-                           r"tensors of ResNet are not in the file.*Set "
-                           r"prefix='backbone\.'"):
+        with pytest.raises(
+                ValueError,
+                match=r"densesiam\.pth: \d+ of the \d+ "
+                r"tensors of ResNet are not in the file.*Set "
+                r"prefix='backbone\.'"):
             check_pretrained_inits(model)
         cfg.model.backbone.init_cfg.prefix = 'backbone.'
         model = MODELS.build(cfg.model)
@@ -171,9 +172,9 @@ def test_extractor_refuses_to_overwrite_its_input(small_ckpt, tmp_path):
     hard = str(tmp_path / 'hard.pth')
     os.link(small_ckpt, hard)
     for out in (small_ckpt, link, hard):
-        with pytest.raises(SystemExit,
-                           match=r'is the input checkpoint .*'
-                           r'train\.pth'):
+        with pytest.raises(
+                SystemExit, match=r'is the input checkpoint .*'
+                r'train\.pth'):
             extractor.main([small_ckpt, out])
     with pytest.raises(SystemExit, match='is the input checkpoint'):
         extractor.main([link, small_ckpt])
@@ -182,15 +183,16 @@ def test_extractor_refuses_to_overwrite_its_input(small_ckpt, tmp_path):
 
 def test_extractor_names_an_unusable_output(small_ckpt, tmp_path):
     extractor = _module(EXTRACTOR, 'extractor')
-    with pytest.raises(SystemExit,
-                       match=f'the output {tmp_path} is a '
-                       'directory'):
+    with pytest.raises(
+            SystemExit, match=f'the output {tmp_path} is a '
+            'directory'):
         extractor.main([small_ckpt, str(tmp_path)])
     blocker = tmp_path / 'file'
     blocker.write_text('x')
-    with pytest.raises(SystemExit,
-                       match=f'cannot write {blocker}/out.pth: '
-                       f'{blocker} is not a directory'):
+    with pytest.raises(
+            SystemExit,
+            match=f'cannot write {blocker}/out.pth: '
+            f'{blocker} is not a directory'):
         extractor.main([small_ckpt, str(blocker / 'out.pth')])
     out = str(tmp_path / 'sub' / 'backbone.pth')
     extractor.main([small_ckpt, out])
@@ -205,8 +207,8 @@ def test_pretrained_init_accepts_a_few_new_layers(tmp_path):
     """A layer that fine-tuning adds (ViT's ``ln2`` in mmpretrain's MAE
     benchmark configs) keeps its init with a warning; a file that lacks more
     than 10 % of the backbone is still an error."""
-    from mmpretrain.models import ResNet
     from mmengine.registry import WEIGHT_INITIALIZERS
+    from mmpretrain.models import ResNet
     source = ResNet(depth=18).state_dict()
     few = {k: v for k, v in source.items() if not k.startswith('layer4.1.bn2')}
     many = {k: v for k, v in source.items() if not k.startswith('layer4')}
@@ -214,11 +216,15 @@ def test_pretrained_init_accepts_a_few_new_layers(tmp_path):
     torch.save({'state_dict': many}, str(tmp_path / 'many.pth'))
     model = ResNet(depth=18)
     WEIGHT_INITIALIZERS.build(
-        dict(type='CheckedPretrained',
-             checkpoint=str(tmp_path / 'few.pth')))(model)
+        dict(type='CheckedPretrained', checkpoint=str(tmp_path / 'few.pth')))(
+            model)
     assert torch.equal(model.conv1.weight, source['conv1.weight'])
-    with pytest.raises(ValueError, match=r'many\.pth: \d+ of the \d+ tensors '
-                       r'of ResNet are not in the file'):
+    with pytest.raises(
+            ValueError,
+            match=r'many\.pth: \d+ of the \d+ tensors '
+            r'of ResNet are not in the file'):
         WEIGHT_INITIALIZERS.build(
-            dict(type='CheckedPretrained',
-                 checkpoint=str(tmp_path / 'many.pth')))(ResNet(depth=18))
+            dict(
+                type='CheckedPretrained',
+                checkpoint=str(tmp_path / 'many.pth')))(
+                    ResNet(depth=18))

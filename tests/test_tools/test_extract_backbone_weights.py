@@ -71,7 +71,11 @@ def train_densesiam_r50(work_dir) -> str:
     ]
     env = dict(os.environ, DENSESIAM_SHARED_DATA=SHARED_DATA)
     proc = subprocess.run(
-        cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        cmd,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=600)
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-3000:]
     ckpt = osp.join(str(work_dir), 'iter_2.pth')
@@ -108,7 +112,9 @@ def source_backbone(densesiam_ckpt):
 def extracted(densesiam_ckpt, tmp_path_factory):
     out = str(tmp_path_factory.mktemp('extracted') / 'backbone.pth')
     proc = subprocess.run([sys.executable, TOOL, densesiam_ckpt, out],
-                          cwd=REPO_ROOT, capture_output=True, text=True,
+                          cwd=REPO_ROOT,
+                          capture_output=True,
+                          text=True,
                           timeout=300)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'ResNet-50' in proc.stdout and '318 backbone tensors' in \
@@ -140,8 +146,8 @@ def build_with_init(scope, config, checkpoint, prefix):
 def transferred_state(model) -> dict:
     """Backbone tensors of a built model, C4 shared head (res5) included."""
     state = dict(model.backbone.state_dict())
-    shared_head = getattr(getattr(model, 'roi_head', None), 'shared_head',
-                          None)
+    shared_head = getattr(
+        getattr(model, 'roi_head', None), 'shared_head', None)
     if shared_head is not None:
         head = shared_head.state_dict()
         assert not set(head) & set(state)
@@ -173,12 +179,16 @@ def test_extracted_file_is_the_backbone(extracted, densesiam_ckpt,
         assert torch.equal(state[key], value), key
 
 
-@pytest.mark.parametrize('scope,config', BENCHMARKS,
-                         ids=['mask-rcnn-fpn', 'faster-rcnn-c4', 'fcn-d8'])
-def test_benchmark_models_load_the_pretrained_backbone(
-        scope, config, extracted, densesiam_ckpt, source_backbone):
-    by_file = transferred_state(build_with_init(scope, config, extracted,
-                                                None))
+@pytest.mark.parametrize(
+    'scope,config',
+    BENCHMARKS,
+    ids=['mask-rcnn-fpn', 'faster-rcnn-c4', 'fcn-d8'])
+def test_benchmark_models_load_the_pretrained_backbone(scope, config,
+                                                       extracted,
+                                                       densesiam_ckpt,
+                                                       source_backbone):
+    by_file = transferred_state(
+        build_with_init(scope, config, extracted, None))
     # zero missing, zero unexpected: the model's backbone (+ res5 head)
     # has exactly the extracted keys
     assert set(by_file) == set(source_backbone)
@@ -239,12 +249,15 @@ def test_bad_files_are_refused_with_their_name(tmp_path, capsys):
     no_tensors = str(tmp_path / 'meta_only.pth')
     torch.save(dict(meta=dict(epoch=1)), no_tensors)
     head_only = str(tmp_path / 'head_only.pth')
-    torch.save(dict(state_dict={'neck.fc.weight': torch.zeros(2, 2)}),
-               head_only)
+    torch.save(
+        dict(state_dict={'neck.fc.weight': torch.zeros(2, 2)}), head_only)
     already = str(tmp_path / 'already.pth')
-    torch.save(dict(state_dict={'conv1.weight': torch.zeros(1),
-                                'layer1.0.conv1.weight': torch.zeros(1)}),
-               already)
+    torch.save(
+        dict(
+            state_dict={
+                'conv1.weight': torch.zeros(1),
+                'layer1.0.conv1.weight': torch.zeros(1)
+            }), already)
     cases = [
         (str(text), 'is not a torch checkpoint'),
         (str(tmp_path / 'missing.pth'), 'does not exist'),
@@ -261,5 +274,7 @@ def test_bad_files_are_refused_with_their_name(tmp_path, capsys):
         assert not osp.exists(tmp_path / 'out.pth')
     # --torchvision refuses a backbone that is not a standard ResNet
     with pytest.raises(SystemExit, match='not a standard ResNet'):
-        tool.main([head_only, str(tmp_path / 'out.pth'), '--prefix', 'neck',
-                   '--torchvision'])
+        tool.main([
+            head_only,
+            str(tmp_path / 'out.pth'), '--prefix', 'neck', '--torchvision'
+        ])

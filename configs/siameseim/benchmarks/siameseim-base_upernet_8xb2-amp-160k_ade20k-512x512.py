@@ -15,5 +15,8 @@
 _base_ = 'mmseg::mae/mae-base_upernet_8xb2-amp-160k_ade20k-512x512.py'
 
 custom_imports = dict(imports=['densesiam_mm'], allow_failed_imports=False)
+# the Pretrained init_cfg must give the backbone its weights (a wrong
+# prefix would train from random weights, exit 0): checked before init
+custom_hooks = [dict(type='PretrainedCheckHook')]
 
 model = dict(pretrained='pretrain/siameseim_vit-base-p16_mmpretrain.pth')

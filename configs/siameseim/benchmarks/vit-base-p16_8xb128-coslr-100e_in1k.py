@@ -13,6 +13,9 @@
 _base_ = 'mmpretrain::mae/benchmarks/vit-base-p16_8xb128-coslr-100e_in1k.py'
 
 custom_imports = dict(imports=['densesiam_mm'], allow_failed_imports=False)
+# the Pretrained init_cfg must give the backbone its weights (a wrong
+# prefix would train from random weights, exit 0): checked before init
+custom_hooks = [dict(type='PretrainedCheckHook')]
 
 checkpoint = 'work_dirs/siameseim_vit-base-p16_32xb128-amp-coslr-1600e_in1k/epoch_1600.pth'  # noqa: E501
 model = dict(

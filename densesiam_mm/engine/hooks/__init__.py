@@ -3,9 +3,10 @@ from .atomic_checkpoint_hook import AtomicCheckpointHook
 from .dense_feature_cache_hook import DenseFeatureCacheHook
 from .kmeans_clustering_hook import KMeansClusteringHook
 from .nan_guard_hook import NaNGuardHook
+from .pretrained_check_hook import PretrainedCheckHook
 from .region_sim_hook import RegionSimHook
 
 __all__ = [
     'RegionSimHook', 'NaNGuardHook', 'KMeansClusteringHook',
-    'DenseFeatureCacheHook', 'AtomicCheckpointHook'
+    'DenseFeatureCacheHook', 'AtomicCheckpointHook', 'PretrainedCheckHook'
 ]

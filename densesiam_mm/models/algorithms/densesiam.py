@@ -7,9 +7,9 @@ from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ...engine.distributed import revert_sync_bn_if_not_distributed
 from ..utils import (check_grid_size, check_loss_weight,
-                     correspondence_from_samples)
+                     correspondence_from_samples,
+                     revert_sync_bn_if_not_distributed)
 
 
 def _autocast_off(device_type: str):

@@ -6,8 +6,8 @@ import torch
 from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 
-from ...engine.distributed import revert_sync_bn_if_not_distributed
-from ..utils import align_views, check_grid_size, check_loss_weight
+from ..utils import (align_views, check_grid_size, check_loss_weight,
+                     revert_sync_bn_if_not_distributed)
 from .base_unsup_segmentor import BaseUnsupSegmentor
 
 

@@ -7,8 +7,8 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import nn
 
-from ...engine.distributed import revert_sync_bn_if_not_distributed
 from ..utils.geometry import check_grid_size
+from ..utils.sync_bn import revert_sync_bn_if_not_distributed
 from ..utils.view_alignment import AlignedViews, align_views
 from .base_unsup_segmentor import BaseUnsupSegmentor
 

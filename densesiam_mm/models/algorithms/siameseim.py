@@ -10,8 +10,8 @@ from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 from torch import nn
 
-from ...engine.distributed import revert_sync_bn_if_not_distributed
 from ..utils.relative_position import relative_position_code_from_samples
+from ..utils.sync_bn import revert_sync_bn_if_not_distributed
 from ..utils.view_samples import stack_sample_field
 
 

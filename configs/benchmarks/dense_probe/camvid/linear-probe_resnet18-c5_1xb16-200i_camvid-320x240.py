@@ -128,7 +128,10 @@ default_hooks = dict(
         save_last=False),
     sampler_seed=dict(type='DistSamplerSeedHook'),
     visualization=dict(type='SegVisualizationHook'))
-custom_hooks = [dict(type='DenseFeatureCacheHook')]
+custom_hooks = [
+    dict(type='DenseFeatureCacheHook'),
+    dict(type='PretrainedCheckHook')
+]
 log_processor = dict(by_epoch=False)
 randomness = dict(seed=0)
 env_cfg = dict(cudnn_benchmark=False, dist_cfg=dict(backend='gloo'))

@@ -28,6 +28,9 @@ _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 # allow-list; a full training checkpoint (with its message hub) loads through
 # this project's tools/train.py (or an extracted backbone anywhere).
 custom_imports = dict(imports=['densesiam_mm'], allow_failed_imports=False)
+# the Pretrained init_cfg must give the backbone its weights (a wrong
+# prefix would train from random weights, exit 0): checked before init
+custom_hooks = [dict(type='PretrainedCheckHook')]
 
 pretrained = 'work_dirs/densesiam_resnet50_16xb32-coslr-200e_in1k/epoch_200.pth'  # noqa: E501
 norm_cfg = dict(type='SyncBN', requires_grad=True)

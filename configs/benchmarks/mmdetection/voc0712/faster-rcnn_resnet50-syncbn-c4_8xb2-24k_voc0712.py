@@ -33,6 +33,9 @@
 _base_ = 'mmdet::pascal_voc/faster-rcnn_r50-caffe-c4_ms-18k_voc0712.py'
 
 custom_imports = dict(imports=['densesiam_mm'], allow_failed_imports=False)
+# the Pretrained init_cfg must give the backbone its weights (a wrong
+# prefix would train from random weights, exit 0): checked before init
+custom_hooks = [dict(type='PretrainedCheckHook')]
 
 pretrained = 'work_dirs/densesiam_resnet50_16xb32-coslr-200e_in1k/epoch_200.pth'  # noqa: E501
 norm_cfg = dict(type='SyncBN', requires_grad=True)

@@ -28,6 +28,9 @@
 _base_ = 'mmseg::fcn/fcn_r50-d8_4xb2-40k_cityscapes-769x769.py'
 
 custom_imports = dict(imports=['densesiam_mm'], allow_failed_imports=False)
+# the Pretrained init_cfg must give the backbone its weights (a wrong
+# prefix would train from random weights, exit 0): checked before init
+custom_hooks = [dict(type='PretrainedCheckHook')]
 
 pretrained = 'work_dirs/densesiam_resnet50_16xb32-coslr-200e_in1k/epoch_200.pth'  # noqa: E501
 model = dict(
