@@ -11,11 +11,12 @@ import os
 import os.path as osp
 import shutil
 import sys
-
 from setuptools import find_packages, setup
 
 HERE = osp.dirname(osp.abspath(__file__))
-MIM_FILES = ['configs', 'tools', 'model-index.yml', 'requirements', 'data/demo']
+MIM_FILES = [
+    'configs', 'tools', 'model-index.yml', 'requirements', 'data/demo'
+]
 
 
 def readme() -> str:

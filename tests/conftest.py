@@ -6,8 +6,8 @@ import pytest
 from mmengine.registry import DefaultScope
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHARED_DATA = os.environ.get(
-    'DENSESIAM_SHARED_DATA', osp.join(REPO_ROOT, '..', 'shared', 'data'))
+SHARED_DATA = os.environ.get('DENSESIAM_SHARED_DATA',
+                             osp.join(REPO_ROOT, '..', 'shared', 'data'))
 DEMO_DATA = osp.join(REPO_ROOT, 'data', 'demo')
 
 

@@ -33,7 +33,9 @@ def parse_args():
         '--show-dir',
         help='save painted predictions here (needs a visualization hook)')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override config settings')
     parser.add_argument(
         '--launcher',

@@ -108,10 +108,10 @@ def merge_args(cfg, args):
         # a throw-away dict when the config has no `auto_scale_lr`.
         size, source = base_batch_size(cfg, args.config)
         cfg.auto_scale_lr = dict(
-            cfg.get('auto_scale_lr') or {}, enable=True,
-            base_batch_size=size)
-        print_log(f'--auto-scale-lr: base batch size {size} ({source})',
-                  logger='current')
+            cfg.get('auto_scale_lr') or {}, enable=True, base_batch_size=size)
+        print_log(
+            f'--auto-scale-lr: base batch size {size} ({source})',
+            logger='current')
     return cfg
 
 

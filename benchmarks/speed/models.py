@@ -74,12 +74,12 @@ def variant_cfg(variant: str, backbone: str = 'resnet18') -> dict:
     return cfg
 
 
-def build_variant(variant: str,
-                  backbone: str = 'resnet18',
-                  device: str = 'cpu',
-                  channels_last: bool = False,
-                  seed: int = 0
-                  ) -> Tuple[torch.nn.Module, torch.optim.Optimizer]:
+def build_variant(
+        variant: str,
+        backbone: str = 'resnet18',
+        device: str = 'cpu',
+        channels_last: bool = False,
+        seed: int = 0) -> Tuple[torch.nn.Module, torch.optim.Optimizer]:
     """Model in train mode and its optimizer (SimSiam's SGD settings)."""
     torch.manual_seed(seed)
     model = MODELS.build(variant_cfg(variant, backbone)).to(device)
@@ -91,12 +91,12 @@ def build_variant(variant: str,
     return model, optimizer
 
 
-def synthetic_batch(batch_size: int,
-                    size: int = 224,
-                    device: str = 'cpu',
-                    channels_last: bool = False,
-                    seed: int = 0
-                    ) -> Tuple[List[torch.Tensor], List[DataSample]]:
+def synthetic_batch(
+        batch_size: int,
+        size: int = 224,
+        device: str = 'cpu',
+        channels_last: bool = False,
+        seed: int = 0) -> Tuple[List[torch.Tensor], List[DataSample]]:
     """Two normalised views and data samples with overlapping crop boxes.
 
     The boxes and flips are numpy arrays, as ``PackInputs`` leaves them.

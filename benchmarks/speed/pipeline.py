@@ -43,10 +43,7 @@ def pipeline_cfgs() -> Dict[str, list]:
 
 def build_pipelines() -> Dict[str, Compose]:
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        return {
-            name: Compose(cfg)
-            for name, cfg in pipeline_cfgs().items()
-        }
+        return {name: Compose(cfg) for name, cfg in pipeline_cfgs().items()}
 
 
 def image_files(folder: str, num_images: int) -> List[str]:
@@ -94,7 +91,6 @@ def pipeline_throughput(folder: str,
             seconds = _run_chunk(pipelines[name], files, seed=round_idx)
             rates[name].append(len(files) / seconds)
     return {
-        name: dict(
-            images_per_s=float(np.median(values)), runs=values)
+        name: dict(images_per_s=float(np.median(values)), runs=values)
         for name, values in rates.items()
     }

@@ -11,7 +11,9 @@ import torch
 
 def _lscpu_field(name: str) -> str:
     try:
-        out = subprocess.run(['lscpu'], capture_output=True, text=True,
+        out = subprocess.run(['lscpu'],
+                             capture_output=True,
+                             text=True,
                              timeout=10).stdout
     except (OSError, subprocess.SubprocessError):
         return '?'
@@ -24,10 +26,14 @@ def _lscpu_field(name: str) -> str:
 def _git_commit(repo_root: str) -> str:
     try:
         out = subprocess.run(['git', 'rev-parse', '--short', 'HEAD'],
-                             cwd=repo_root, capture_output=True, text=True,
+                             cwd=repo_root,
+                             capture_output=True,
+                             text=True,
                              timeout=10).stdout.strip()
         dirty = subprocess.run(['git', 'status', '--porcelain'],
-                               cwd=repo_root, capture_output=True, text=True,
+                               cwd=repo_root,
+                               capture_output=True,
+                               text=True,
                                timeout=10).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return '?'
@@ -64,8 +70,10 @@ def load_average() -> str:
 
 def table(header: Sequence[str], rows: Sequence[Sequence]) -> str:
     """A GitHub markdown table."""
-    lines = ['| ' + ' | '.join(header) + ' |',
-             '| ' + ' | '.join('---' for _ in header) + ' |']
+    lines = [
+        '| ' + ' | '.join(header) + ' |',
+        '| ' + ' | '.join('---' for _ in header) + ' |'
+    ]
     lines += ['| ' + ' | '.join(str(c) for c in row) + ' |' for row in rows]
     return '\n'.join(lines)
 

@@ -38,8 +38,8 @@ if __package__ in (None, ''):  # run as a script: make `benchmarks` importable
 import torch  # noqa: E402
 
 from benchmarks.speed import measure, report  # noqa: E402
-from benchmarks.speed.models import (REPO_ROOT, VARIANT_NAMES,  # noqa: E402
-                                     VARIANTS, build_variant,
+from benchmarks.speed.models import VARIANT_NAMES  # noqa: E402
+from benchmarks.speed.models import (REPO_ROOT, VARIANTS, build_variant,
                                      synthetic_batch, train_step)
 
 # Dense bf16 tensor-core peak (no sparsity), FLOP/s, from NVIDIA's sheets.
@@ -54,36 +54,47 @@ def parse_args(argv=None):
     parser.add_argument('--out', help='markdown file to write')
     parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
-    parser.add_argument('--backbones', nargs='+',
-                        choices=['resnet18', 'resnet50'])
+    parser.add_argument(
+        '--backbones', nargs='+', choices=['resnet18', 'resnet50'])
     parser.add_argument('--batch-size', type=int)
     parser.add_argument('--size', type=int, default=224)
     parser.add_argument('--warmup', type=int)
-    parser.add_argument('--repeats', type=int,
-                        help='timed steps per variant (default: 7 on CPU '
-                        'for ResNet-18, 4 for ResNet-50; 20 on CUDA)')
-    parser.add_argument('--amp', choices=['bf16', 'fp16', 'off'],
-                        help='autocast dtype (default bf16 on CUDA, off on '
-                        'CPU)')
-    parser.add_argument('--channels-last',
-                        action=argparse.BooleanOptionalAction,
-                        help='default: on for CUDA, off for CPU')
-    parser.add_argument('--pipeline-dir',
-                        default=osp.join(SHARED, 'camvid', 'images', 'train'))
+    parser.add_argument(
+        '--repeats',
+        type=int,
+        help='timed steps per variant (default: 7 on CPU '
+        'for ResNet-18, 4 for ResNet-50; 20 on CUDA)')
+    parser.add_argument(
+        '--amp',
+        choices=['bf16', 'fp16', 'off'],
+        help='autocast dtype (default bf16 on CUDA, off on '
+        'CPU)')
+    parser.add_argument(
+        '--channels-last',
+        action=argparse.BooleanOptionalAction,
+        help='default: on for CUDA, off for CPU')
+    parser.add_argument(
+        '--pipeline-dir',
+        default=osp.join(SHARED, 'camvid', 'images', 'train'))
     parser.add_argument('--pipeline-images', type=int, default=48)
     parser.add_argument('--pipeline-rounds', type=int, default=5)
     parser.add_argument('--seg-images', type=int, default=96)
     parser.add_argument('--seg-rounds', type=int, default=3)
-    parser.add_argument('--skip', nargs='*', default=[],
-                        choices=['steps', 'pipeline', 'seg'])
-    parser.add_argument('--profile', action='store_true',
-                        help='add the top operators of one step per variant')
     parser.add_argument(
-        '--threads', type=int,
+        '--skip', nargs='*', default=[], choices=['steps', 'pipeline', 'seg'])
+    parser.add_argument(
+        '--profile',
+        action='store_true',
+        help='add the top operators of one step per variant')
+    parser.add_argument(
+        '--threads',
+        type=int,
         help='intra-op threads (default on CPU: 1, see docs/benchmarks.md; '
         "on CUDA: torch's default)")
-    parser.add_argument('--quick', action='store_true',
-                        help='tiny sizes, to check that the harness runs')
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='tiny sizes, to check that the harness runs')
     args = parser.parse_args(argv)
     cuda = torch.device(args.device).type == 'cuda'
     if args.quick:
@@ -93,11 +104,11 @@ def parse_args(argv=None):
         args.repeats = args.repeats or 2
         args.pipeline_images, args.pipeline_rounds = 4, 1
         args.seg_images, args.seg_rounds = 8, 1
-    args.backbones = args.backbones or (['resnet50'] if cuda else
-                                        ['resnet18', 'resnet50'])
+    args.backbones = args.backbones or (['resnet50']
+                                        if cuda else ['resnet18', 'resnet50'])
     args.batch_size = args.batch_size or (64 if cuda else 8)
-    args.warmup = args.warmup if args.warmup is not None else (5 if cuda
-                                                                else 1)
+    args.warmup = args.warmup if args.warmup is not None else (
+        5 if cuda else 1)
     args.amp = args.amp or ('bf16' if cuda else 'off')
     if args.channels_last is None:
         args.channels_last = cuda
@@ -139,7 +150,8 @@ def bench_steps(args, backbone, lines, log):
     small_inputs, small_samples = synthetic_batch(2, args.size, device,
                                                   args.channels_last)
     flops = {
-        v: measure.count_flops(lambda m=m, o=o: train_step(
+        v:
+        measure.count_flops(lambda m=m, o=o: train_step(
             m, o, small_inputs, small_samples, amp)) / 2
         for v, (m, o) in models.items()
     }
@@ -163,7 +175,9 @@ def bench_steps(args, backbone, lines, log):
 
     def add(name, values, fmt, target):
         rows.append([
-            name, fmt(values[base]), fmt(values['densesiam_pixsim']),
+            name,
+            fmt(values[base]),
+            fmt(values['densesiam_pixsim']),
             report.ratio(values['densesiam_pixsim'], values[base]),
             fmt(values['densesiam_full']),
             report.ratio(values['densesiam_full'], values[base]), target
@@ -172,13 +186,15 @@ def bench_steps(args, backbone, lines, log):
     add('train step, wall s (median)', wall, '{:.3f}'.format, '<= 1.05')
     if device == 'cpu':
         add('train step, process CPU s (median)', cpu, '{:.3f}'.format, '')
-    add('peak memory, MiB', peaks, _fmt_mib,
-        '<= 1.05 (CPU), <= 1.02 (GPU)')
+    add('peak memory, MiB', peaks, _fmt_mib, '<= 1.05 (CPU), <= 1.02 (GPU)')
     add('GFLOP per image pair (counted)', {
-        k: v / 1e9 for k, v in flops.items()
+        k: v / 1e9
+        for k, v in flops.items()
     }, '{:.2f}'.format, '')
-    add('parameters, M', {k: v / 1e6 for k, v in params.items()},
-        '{:.2f}'.format, '')
+    add('parameters, M', {
+        k: v / 1e6
+        for k, v in params.items()
+    }, '{:.2f}'.format, '')
     avg = 0.5 * (wall['densesiam_pixsim'] + wall['densesiam_full'])
     cp = 'densesiam_full_cp'
     lines += [
@@ -186,8 +202,7 @@ def bench_steps(args, backbone, lines, log):
         report.table([
             'measurement', 'SimSiam', 'DenseSiam, RegionSim off', 'ratio',
             'DenseSiam, RegionSim on', 'ratio', 'target'
-        ], rows), '',
-        f'Whole pre-training (RegionSim on for the second half, '
+        ], rows), '', f'Whole pre-training (RegionSim on for the second half, '
         f'`RegionSimHook(start_ratio=0.5)`): step time ratio '
         f'**{avg / wall[base]:.3f}**.', '',
         f'RegionSim on with activation checkpointing '
@@ -207,8 +222,8 @@ def bench_steps(args, backbone, lines, log):
         branch_rows.append([
             VARIANT_NAMES[v],
             f'{wall[v]:.3f} ({min(runs):.3f}-{max(runs):.3f})', added[0],
-            f'{flops[v] / 1e9:.2f}', added[1], _fmt_mib(peaks[v]), added[2],
-            f'{params[v] / 1e6:.3f}', added[3]
+            f'{flops[v] / 1e9:.2f}', added[1],
+            _fmt_mib(peaks[v]), added[2], f'{params[v] / 1e6:.3f}', added[3]
         ])
     lines += [
         f'Per branch ({backbone}): each row adds one branch to the row '
@@ -227,8 +242,8 @@ def bench_steps(args, backbone, lines, log):
             achieved = flops[v] * args.batch_size / wall[v]
             frac = f'{achieved / peak:.1%}' if peak else 'unknown peak'
             gpu_rows.append([
-                VARIANT_NAMES[v], f'{pairs[v]:.0f}',
-                f'{achieved / 1e12:.1f}', frac
+                VARIANT_NAMES[v], f'{pairs[v]:.0f}', f'{achieved / 1e12:.1f}',
+                frac
             ])
         lines += [
             f'GPU throughput ({name}, synthetic tensors, target >= 1500 '
@@ -238,8 +253,10 @@ def bench_steps(args, backbone, lines, log):
                 gpu_rows), ''
         ]
     for v, text in profiles.items():
-        lines += [f'Top operators, one step, {VARIANT_NAMES[v]} '
-                  f'({backbone}):', '', '```', text, '```', '']
+        lines += [
+            f'Top operators, one step, {VARIANT_NAMES[v]} '
+            f'({backbone}):', '', '```', text, '```', ''
+        ]
 
 
 def bench_pipeline(args, lines, log):
@@ -254,13 +271,18 @@ def bench_pipeline(args, lines, log):
         f'### Data pipeline: 224 px two views, one worker, '
         f'{args.pipeline_images} CamVid train frames x '
         f'{args.pipeline_rounds} rounds', '',
-        report.table(['pipeline', 'images/s (median)', 'rounds', 'ratio',
-                      'target'], [
-            ['SimSiam (mmpretrain MultiView)', f'{simsiam:.1f}',
-             runs('simsiam'), '1', ''],
-            ['DenseSiam (MultiViewWithGeometry)', f'{densesiam:.1f}',
-             runs('densesiam'), report.ratio(densesiam, simsiam), '>= 0.95'],
-        ]), ''
+        report.table(
+            ['pipeline', 'images/s (median)', 'rounds', 'ratio', 'target'], [
+                [
+                    'SimSiam (mmpretrain MultiView)', f'{simsiam:.1f}',
+                    runs('simsiam'), '1', ''
+                ],
+                [
+                    'DenseSiam (MultiViewWithGeometry)', f'{densesiam:.1f}',
+                    runs('densesiam'),
+                    report.ratio(densesiam, simsiam), '>= 0.95'
+                ],
+            ]), ''
     ]
 
 
@@ -283,19 +305,30 @@ def bench_seg(args, lines, log):
     published = picie_train + 4 * picie['view_pass']
     lines += [
         title, '',
-        report.table(['method', 'epoch s (median)', 'runs',
-                      'of which clustering s', 'ratio', 'target'], [
-            ['PiCIE, this package (one clustering pass, sampled pixels, '
-             'online labels)', f'{picie["seconds"]:.1f}', runs(picie),
-             f'{picie["clustering"]:.1f}', '1', ''],
-            ['DenseSiam-Seg', f'{ds["seconds"]:.1f}', runs(ds), '0',
-             report.ratio(ds['seconds'], picie['seconds']), '<= 0.35'],
-            ['PiCIE, published per-epoch protocol (composed, lower '
-             'bound: training + 4 single-view passes of '
-             f'{picie["view_pass"]:.1f} s)', f'{published:.1f}', '',
-             f'{published - picie_train:.1f}', '1', ''],
-            ['DenseSiam-Seg vs that', f'{ds["seconds"]:.1f}', '', '0',
-             report.ratio(ds['seconds'], published), '<= 0.35'],
+        report.table([
+            'method', 'epoch s (median)', 'runs', 'of which clustering s',
+            'ratio', 'target'
+        ], [
+            [
+                'PiCIE, this package (one clustering pass, sampled pixels, '
+                'online labels)', f'{picie["seconds"]:.1f}',
+                runs(picie), f'{picie["clustering"]:.1f}', '1', ''
+            ],
+            [
+                'DenseSiam-Seg', f'{ds["seconds"]:.1f}',
+                runs(ds), '0',
+                report.ratio(ds['seconds'], picie['seconds']), '<= 0.35'
+            ],
+            [
+                'PiCIE, published per-epoch protocol (composed, lower '
+                'bound: training + 4 single-view passes of '
+                f'{picie["view_pass"]:.1f} s)', f'{published:.1f}', '',
+                f'{published - picie_train:.1f}', '1', ''
+            ],
+            [
+                'DenseSiam-Seg vs that', f'{ds["seconds"]:.1f}', '', '0',
+                report.ratio(ds['seconds'], published), '<= 0.35'
+            ],
         ]), '',
         'The composed row adds to PiCIE\'s measured training part four '
         'measured single-view feature passes over the same frames (PiCIE\'s '
@@ -316,8 +349,10 @@ def main(argv=None):
     start = time.perf_counter()
 
     def log(message):
-        print(f'[{time.perf_counter() - start:6.0f} s] {message}',
-              file=sys.stderr, flush=True)
+        print(
+            f'[{time.perf_counter() - start:6.0f} s] {message}',
+            file=sys.stderr,
+            flush=True)
 
     load_start = report.load_average()
     body = []
@@ -336,8 +371,7 @@ def main(argv=None):
         *report.machine_lines(args.device, REPO_ROOT),
         f'- load average (1/5/15 min) at start: {load_start}; at end: '
         f'{report.load_average()} (shared machine: other jobs ran)',
-        f'- command: `{command.strip()}` ({elapsed / 60:.1f} min)', '',
-        *body
+        f'- command: `{command.strip()}` ({elapsed / 60:.1f} min)', '', *body
     ]
     text = '\n'.join(lines) + '\n'
     print(text)

@@ -29,7 +29,6 @@ import time
 from typing import Dict, List
 
 import torch
-
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.logging import MMLogger
@@ -48,8 +47,8 @@ def _epoch_cfg(name: str, num_images: int, work_dir: str) -> Config:
     cfg = Config.fromfile(path)
     cfg.work_dir = osp.join(work_dir, name)
     cfg.train_dataloader.dataset.indices = num_images
-    cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1,
-                         val_interval=10**6)
+    cfg.train_cfg = dict(
+        type='EpochBasedTrainLoop', max_epochs=1, val_interval=10**6)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
     cfg.test_cfg = cfg.test_dataloader = cfg.test_evaluator = None
     cfg.default_hooks.checkpoint = None
@@ -156,7 +155,9 @@ def seg_epoch_times(num_images: int = 64, rounds: int = 2) -> Dict[str, Dict]:
     for name, results in times.items():
         runs = [r['seconds'] for r in results]
         summary[name] = dict(
-            seconds=statistics.median(runs), runs=runs, images=num_images,
+            seconds=statistics.median(runs),
+            runs=runs,
+            images=num_images,
             **{
                 key: statistics.median(r[key] for r in results)
                 for key in ('clustering', 'view_pass') if key in results[0]

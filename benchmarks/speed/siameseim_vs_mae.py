@@ -30,6 +30,7 @@ if __package__ in (None, ''):  # run as a script: make `benchmarks` importable
     sys.path.insert(
         0, osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
 
+import mmpretrain  # noqa: E402
 import numpy as np  # noqa: E402
 import torch  # noqa: E402
 from mmengine.config import Config  # noqa: E402
@@ -37,8 +38,6 @@ from mmengine.logging import MessageHub  # noqa: E402
 from mmpretrain.models.backbones import VisionTransformer  # noqa: E402
 from mmpretrain.registry import MODELS  # noqa: E402
 from mmpretrain.structures import DataSample  # noqa: E402
-
-import mmpretrain  # noqa: E402
 
 import densesiam_mm  # noqa: E402,F401
 from benchmarks.speed import measure, report  # noqa: E402
@@ -51,8 +50,8 @@ SIAMESEIM_CFG = osp.join(
 MAE_CFG = osp.join(
     osp.dirname(mmpretrain.__file__), '.mim', 'configs', '_base_', 'models',
     'mae_vit-base-p16.py')
-QUICK_ARCH = dict(embed_dims=64, num_layers=2, num_heads=2,
-                  feedforward_channels=128)
+QUICK_ARCH = dict(
+    embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128)
 NAMES = {'mae': 'MAE (mmpretrain)', 'siameseim': 'SiameseIM'}
 
 
@@ -67,20 +66,18 @@ def model_cfgs(arch, img_size=224, patch_size=16, quick=False):
     2-block decoder as wide as the encoder for MAE, for smoke runs)."""
     width = arch_settings(arch)['embed_dims']
     mae = Config.fromfile(MAE_CFG).model.to_dict()
-    mae['backbone'].update(arch=arch, img_size=img_size,
-                           patch_size=patch_size)
+    mae['backbone'].update(arch=arch, img_size=img_size, patch_size=patch_size)
     mae['neck'].update(embed_dim=width, patch_size=patch_size)
     mae['head'].update(patch_size=patch_size)
     if quick:
-        mae['neck'].update(decoder_embed_dim=width, decoder_depth=2,
-                           decoder_num_heads=2)
+        mae['neck'].update(
+            decoder_embed_dim=width, decoder_depth=2, decoder_num_heads=2)
 
     sim = copy.deepcopy(Config.fromfile(SIAMESEIM_CFG).model.to_dict())
-    sim['backbone'].update(arch=arch, img_size=img_size,
-                           patch_size=patch_size)
+    sim['backbone'].update(arch=arch, img_size=img_size, patch_size=patch_size)
     token_norm = dict(type='TokenBN')  # one process
-    sim['neck'].update(in_channels=width, embed_dims=width,
-                       norm_cfg=token_norm)
+    sim['neck'].update(
+        in_channels=width, embed_dims=width, norm_cfg=token_norm)
     sim['head'].update(embed_dims=width, norm_cfg=token_norm)
     if width % 16:
         sim['neck']['num_heads'] = sim['head']['num_heads'] = 2
@@ -92,8 +89,8 @@ def build(cfg, device):
     model.init_weights()
     model.to(device).train()
     params = [p for p in model.parameters() if p.requires_grad]
-    optimizer = torch.optim.AdamW(params, lr=1e-4, betas=(0.9, 0.95),
-                                  weight_decay=0.05)
+    optimizer = torch.optim.AdamW(
+        params, lr=1e-4, betas=(0.9, 0.95), weight_decay=0.05)
     return model, optimizer
 
 
@@ -102,8 +99,8 @@ def make_batch(batch_size, img_size, patch_size, device, seed=0):
     224/16; the same ratio for other grids)."""
     gen = torch.Generator().manual_seed(seed)
     views = [
-        torch.randn(batch_size, 3, img_size, img_size, generator=gen)
-        .to(device) for _ in range(2)
+        torch.randn(batch_size, 3, img_size, img_size,
+                    generator=gen).to(device) for _ in range(2)
     ]
     grid = img_size // patch_size
     masked = round(118 / 196 * grid * grid)
@@ -128,9 +125,10 @@ def train_step(name, model, optimizer, views, samples, amp_dtype=None):
     # MAE's loss takes one batch of images, SiameseIM's the list of views
     inputs = views[0] if name == 'mae' else views
     optimizer.zero_grad()
-    with torch.autocast(device_type=views[0].device.type,
-                        dtype=amp_dtype or torch.float32,
-                        enabled=amp_dtype is not None):
+    with torch.autocast(
+            device_type=views[0].device.type,
+            dtype=amp_dtype or torch.float32,
+            enabled=amp_dtype is not None):
         losses = model.loss(inputs, samples)
     loss = sum(v for k, v in losses.items() if 'loss' in k)
     loss.backward()
@@ -152,8 +150,10 @@ def parse_args(argv=None):
     parser.add_argument('--amp', choices=['bf16', 'fp16', 'off'])
     parser.add_argument('--threads', type=int, default=1)
     parser.add_argument('--no-flops', action='store_true')
-    parser.add_argument('--quick', action='store_true',
-                        help='2-layer 64-wide ViT, batch 2 (smoke run)')
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='2-layer 64-wide ViT, batch 2 (smoke run)')
     return parser.parse_args(argv)
 
 
@@ -163,8 +163,7 @@ def main(argv=None):
     if not cuda:
         torch.set_num_threads(args.threads)
     arch = QUICK_ARCH if args.quick else args.arch
-    batch_size = args.batch_size or (2 if args.quick else
-                                     (64 if cuda else 8))
+    batch_size = args.batch_size or (2 if args.quick else (64 if cuda else 8))
     amp = args.amp or ('bf16' if cuda else 'off')
     amp_dtype = dict(bf16=torch.bfloat16, fp16=torch.float16).get(amp)
     # CosineEMA reads the schedule length from the message hub
@@ -186,8 +185,8 @@ def main(argv=None):
     rows, results = [], {}
     for name, (model, optimizer) in built.items():
         inputs = views[:1] if name == 'mae' else views
-        peak = measure.peak_memory_bytes(steps[name], model, optimizer,
-                                         inputs, args.device)
+        peak = measure.peak_memory_bytes(steps[name], model, optimizer, inputs,
+                                         args.device)
         flops = None if args.no_flops else measure.count_flops(steps[name])
         wall = measure.median(times[name]['wall'])
         cpu = measure.median(times[name]['cpu'])
@@ -204,9 +203,8 @@ def main(argv=None):
     rows.append([
         'ratio SiameseIM / MAE',
         report.ratio(results['siameseim']['wall'], results['mae']['wall']),
-        report.ratio(results['siameseim']['cpu'], results['mae']['cpu']),
-        '', report.ratio(results['siameseim']['peak'],
-                         results['mae']['peak']),
+        report.ratio(results['siameseim']['cpu'], results['mae']['cpu']), '',
+        report.ratio(results['siameseim']['peak'], results['mae']['peak']),
         '' if args.no_flops else report.ratio(results['siameseim']['flops'],
                                               results['mae']['flops']), ''
     ])

@@ -60,8 +60,9 @@ def init_unsup_segmentor(config: Union[str, Path, Config],
         nn.Module: the model in eval mode, ready for
         ``mmseg.apis.inference_model``.
     """
-    import densesiam_mm  # noqa: F401  (registers the modules)
     from mmseg.apis import init_model
+
+    import densesiam_mm  # noqa: F401  (registers the modules)
 
     cfg = Config.fromfile(str(config)) if isinstance(config,
                                                      (str, Path)) else \

@@ -77,8 +77,8 @@ def hint_for(error: BaseException) -> Optional[str]:
     if match is None:
         return None
     names = close_registry_names(
-        match.group('name'), match.group('registry').strip(),
-        match.group('scope'))
+        match.group('name'),
+        match.group('registry').strip(), match.group('scope'))
     if not names:
         return (f'No registered {match.group("registry")} name is close to '
                 f'{match.group("name")!r}; is the module imported '

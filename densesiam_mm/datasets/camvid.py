@@ -6,7 +6,7 @@ from mmseg.datasets import BaseSegDataset
 from mmseg.registry import DATASETS
 
 from .transforms.loading_seg import (check_seg_data_list,
-                                      check_seg_dataset_paths)
+                                     check_seg_dataset_paths)
 
 
 @DATASETS.register_module()
@@ -47,10 +47,9 @@ class CamVidDataset(BaseSegDataset):
         classes=('Sky', 'Building', 'Pole', 'Road', 'Pavement', 'Tree',
                  'SignSymbol', 'Fence', 'Car', 'Pedestrian', 'Bicyclist'),
         # SegNet's CamVid colours
-        palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128],
-                 [128, 64, 128], [60, 40, 222], [128, 128, 0],
-                 [192, 128, 128], [64, 64, 128], [64, 0, 128], [64, 64, 0],
-                 [0, 128, 192]],
+        palette=[[128, 128, 128], [128, 0, 0], [192, 192, 128], [128, 64, 128],
+                 [60, 40, 222], [128, 128, 0], [192, 128, 128], [64, 64, 128],
+                 [64, 0, 128], [64, 64, 0], [0, 128, 192]],
         thing_classes=('Car', 'Pedestrian', 'Bicyclist'))
 
     #: label id of "unlabelled" pixels in the CamVid label maps
@@ -66,15 +65,15 @@ class CamVidDataset(BaseSegDataset):
     def load_data_list(self) -> List[dict]:
         """Image/label pairs, with ``{11: ignore_index}`` in ``label_map``
         and ``num_classes`` added to every sample."""
-        check_seg_dataset_paths(type(self).__name__, self.ann_file,
-                                self.data_prefix)
+        check_seg_dataset_paths(
+            type(self).__name__, self.ann_file, self.data_prefix)
         label_map = dict(self.label_map or {})
         label_map[self.UNLABELLED_ID] = self.ignore_index
         num_classes = len(self.metainfo['classes'])
-        data_list = check_seg_data_list(type(self).__name__,
-                                        super().load_data_list(),
-                                        self.ann_file, self.data_prefix,
-                                        self.img_suffix)
+        data_list = check_seg_data_list(
+            type(self).__name__,
+            super().load_data_list(), self.ann_file, self.data_prefix,
+            self.img_suffix)
         for info in data_list:
             info['label_map'] = label_map
             info['num_classes'] = num_classes

@@ -15,7 +15,8 @@ from ..conftest import REPO_ROOT, SHARED_DATA, config_path, shared_path
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 CAMVID_CFG = config_path('densesiam',
                          'densesiam_resnet18_1xb16-coslr-200i_camvid.py')
-DEMO_CFG = config_path('densesiam', 'densesiam_resnet18_1xb8-coslr-60i_demo.py')
+DEMO_CFG = config_path('densesiam',
+                       'densesiam_resnet18_1xb8-coslr-60i_demo.py')
 
 
 def train(config, work_dir, *options, resume=False):
@@ -23,18 +24,22 @@ def train(config, work_dir, *options, resume=False):
     if resume:
         cmd.append('--resume')
     cmd += ['--cfg-options', *options]
-    env = dict(os.environ, DENSESIAM_SHARED_DATA=SHARED_DATA,
-               PYTHONHASHSEED='0')
+    env = dict(
+        os.environ, DENSESIAM_SHARED_DATA=SHARED_DATA, PYTHONHASHSEED='0')
     proc = subprocess.run(
-        cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True,
+        cmd,
+        cwd=REPO_ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
         timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return proc
 
 
 def scalars(work_dir):
-    files = sorted(glob.glob(osp.join(str(work_dir), '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(str(work_dir), '*', 'vis_data', 'scalars.json')))
     assert files, f'no scalars.json under {work_dir}'
     rows = []
     for path in files:
@@ -67,7 +72,8 @@ def test_demo_checkpoint_resumes(tmp_path):
                'default_hooks.checkpoint.interval=3')
     train(DEMO_CFG, tmp_path, 'train_cfg.max_iters=3', *options)
     ckpt = torch.load(
-        osp.join(str(tmp_path), 'iter_3.pth'), map_location='cpu',
+        osp.join(str(tmp_path), 'iter_3.pth'),
+        map_location='cpu',
         weights_only=False)
     assert ckpt['meta']['iter'] == 3
     # resume from the work dir's latest checkpoint and go on to iteration 5

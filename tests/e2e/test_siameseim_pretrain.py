@@ -24,8 +24,8 @@ import torch
 from ..conftest import REPO_ROOT, SHARED_DATA, config_path, shared_path
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
-DEMO_CFG = config_path('siameseim',
-                       'siameseim_vit-tiny-p8_1xb32-coslr-200i_camvid-64px.py')
+DEMO_CFG = config_path(
+    'siameseim', 'siameseim_vit-tiny-p8_1xb32-coslr-200i_camvid-64px.py')
 MAX_ITERS, INTERVAL = 12, 6
 STD_FLOOR = 0.2  # LayerNorm'ed i.i.d. targets: about 1; collapse: 0
 
@@ -44,21 +44,30 @@ def train_cmd(work_dir, resume=False):
 
 
 def env():
-    return dict(os.environ, DENSESIAM_SHARED_DATA=SHARED_DATA,
-                PYTHONHASHSEED='0', OMP_NUM_THREADS='1')
+    return dict(
+        os.environ,
+        DENSESIAM_SHARED_DATA=SHARED_DATA,
+        PYTHONHASHSEED='0',
+        OMP_NUM_THREADS='1')
 
 
 def run(cmd):
-    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env(), capture_output=True,
-                          text=True, timeout=600)
+    proc = subprocess.run(
+        cmd,
+        cwd=REPO_ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
+        timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]
     return proc
 
 
 def logged(work_dir):
     rows = {}
-    for path in sorted(glob.glob(osp.join(str(work_dir), '*', 'vis_data',
-                                          'scalars.json'))):
+    for path in sorted(
+            glob.glob(
+                osp.join(str(work_dir), '*', 'vis_data', 'scalars.json'))):
         with open(path) as f:
             for line in f:
                 row = json.loads(line)
@@ -84,8 +93,10 @@ def test_loss_decreases_and_targets_do_not_collapse(full_run):
     assert last < 0.8 * first, losses
     stds = [rows[i]['target_std'] for i in sorted(rows)]
     assert min(stds) > STD_FLOOR, stds
-    ckpt = torch.load(osp.join(str(full_run), f'iter_{MAX_ITERS}.pth'),
-                      map_location='cpu', weights_only=False)
+    ckpt = torch.load(
+        osp.join(str(full_run), f'iter_{MAX_ITERS}.pth'),
+        map_location='cpu',
+        weights_only=False)
     keys = ckpt['state_dict'].keys()
     assert any(k.startswith('backbone.layers.') for k in keys)
     assert any(k.startswith('target_net.module.0.layers.') for k in keys)
@@ -94,8 +105,12 @@ def test_loss_decreases_and_targets_do_not_collapse(full_run):
 
 def test_killed_run_resumes(full_run, tmp_path):
     work_dir = tmp_path / 'crash'
-    proc = subprocess.Popen(train_cmd(work_dir), cwd=REPO_ROOT, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        train_cmd(work_dir),
+        cwd=REPO_ROOT,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
     pointer = osp.join(str(work_dir), 'last_checkpoint')
     start = time.time()
     try:
@@ -110,8 +125,9 @@ def test_killed_run_resumes(full_run, tmp_path):
             proc.kill()
         proc.stdout.close()
     assert proc.returncode == -signal.SIGKILL
-    killed_at = torch.load(open(pointer).read().strip(), map_location='cpu',
-                           weights_only=False)['meta']['iter']
+    killed_at = torch.load(
+        open(pointer).read().strip(), map_location='cpu',
+        weights_only=False)['meta']['iter']
     assert killed_at == INTERVAL
     assert not osp.isfile(osp.join(str(work_dir), f'iter_{MAX_ITERS}.pth'))
 
@@ -122,13 +138,17 @@ def test_killed_run_resumes(full_run, tmp_path):
     assert sorted(resumed)[-1] == MAX_ITERS
     for it in range(killed_at + 1, MAX_ITERS + 1):
         for key in ('loss', 'target_std', 'lr'):
-            assert resumed[it][key] == pytest.approx(full[it][key],
-                                                     rel=1e-4), (it, key)
-    a = torch.load(osp.join(str(full_run), f'iter_{MAX_ITERS}.pth'),
-                   map_location='cpu', weights_only=False)['state_dict']
-    b = torch.load(osp.join(str(work_dir), f'iter_{MAX_ITERS}.pth'),
-                   map_location='cpu', weights_only=False)['state_dict']
+            assert resumed[it][key] == pytest.approx(
+                full[it][key], rel=1e-4), (it, key)
+    a = torch.load(
+        osp.join(str(full_run), f'iter_{MAX_ITERS}.pth'),
+        map_location='cpu',
+        weights_only=False)['state_dict']
+    b = torch.load(
+        osp.join(str(work_dir), f'iter_{MAX_ITERS}.pth'),
+        map_location='cpu',
+        weights_only=False)['state_dict']
     assert a.keys() == b.keys()
     for key in a:
-        torch.testing.assert_close(a[key], b[key], atol=1e-5, rtol=1e-4,
-                                   msg=key)
+        torch.testing.assert_close(
+            a[key], b[key], atol=1e-5, rtol=1e-4, msg=key)

@@ -53,16 +53,18 @@ def run_trials(package, config, ckpt, work_root, seeds='0'):
         PATH=osp.dirname(sys.executable) + os.pathsep + os.environ['PATH'])
     proc = subprocess.run(['bash', script, config, ckpt,
                            str(work_root)],
-                          cwd=REPO_ROOT, env=env, capture_output=True,
-                          text=True, timeout=900)
+                          cwd=REPO_ROOT,
+                          env=env,
+                          capture_output=True,
+                          text=True,
+                          timeout=900)
     log = proc.stdout + proc.stderr
     assert proc.returncode == 0, log[-6000:]
     return log
 
 
 def scalars(run_dir):
-    files = glob.glob(osp.join(str(run_dir), '*', 'vis_data',
-                               'scalars.json'))
+    files = glob.glob(osp.join(str(run_dir), '*', 'vis_data', 'scalars.json'))
     assert len(files) == 1, files
     with open(files[0]) as f:
         return [json.loads(line) for line in f if line.strip()]
@@ -116,13 +118,16 @@ def test_fcn_on_camvid_two_seeds_and_the_collector(checkpoint, bench_root):
     log = run_trials(
         'mmsegmentation', FCN_CPU, checkpoint, work_root, seeds='0 1')
     mious = [
-        check_one_train_one_val(log, work_root / f'seed{seed}', ['mIoU'])
-        ['mIoU'] for seed in (0, 1)
+        check_one_train_one_val(log, work_root / f'seed{seed}',
+                                ['mIoU'])['mIoU'] for seed in (0, 1)
     ]
     # the collector reads the finished runs' logs and prints their mean/std
     proc = subprocess.run(
-        [sys.executable, COLLECT, str(bench_root)], cwd=REPO_ROOT,
-        capture_output=True, text=True, timeout=120)
+        [sys.executable, COLLECT, str(bench_root)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120)
     assert proc.returncode == 0, proc.stderr
     table = proc.stdout
     mean = sum(mious) / 2
@@ -164,9 +169,12 @@ def test_collector_reads_text_logs_and_keeps_the_last_record(tmp_path):
             f'Iter(val) [500/500]    aAcc: 95.0000  mIoU: {miou:.4f}  '
             'mAcc: 84.0000  data_time: 0.01  time: 0.2'
         ])
-    proc = subprocess.run([sys.executable, COLLECT, str(root)],
-                          cwd=REPO_ROOT, capture_output=True, text=True,
-                          timeout=120)
+    proc = subprocess.run(
+        [sys.executable, COLLECT, str(root)],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stdout.splitlines()
     assert lines[0] == (

@@ -17,7 +17,6 @@ from mmengine.runner import Runner
 
 import densesiam_mm  # noqa: F401
 from densesiam_mm.apis import inference_unsup_segmentor, init_unsup_segmentor
-
 from ..conftest import REPO_ROOT, SHARED_DATA, config_path, shared_path
 
 CONFIGS = {
@@ -72,8 +71,8 @@ def test_train_and_evaluate_on_camvid(method, tmp_path):
         model = runner.model
         assert sorted(model.stored_labels) == list(range(8))
         assert model.stored_labels[0].shape == (2, 16, 16)
-        torch.testing.assert_close(model.epoch_class_weights.sum(1),
-                                   torch.ones(2))
+        torch.testing.assert_close(
+            model.epoch_class_weights.sum(1), torch.ones(2))
         assert not model.classifiers[0].weight.requires_grad
     rows = logged_losses(tmp_path)
     assert len(rows) == 2  # 8 frames, batch 4
@@ -90,9 +89,9 @@ def test_train_and_evaluate_on_camvid(method, tmp_path):
 
     # mmseg's inference API on a real frame: cluster ids at 480x360
     model = init_unsup_segmentor(CONFIGS[method], ckpt, device='cpu')
-    frame = osp.join(shared_path('camvid', 'images', 'val'),
-                     sorted(os.listdir(shared_path('camvid', 'images',
-                                                   'val')))[0])
+    frame = osp.join(
+        shared_path('camvid', 'images', 'val'),
+        sorted(os.listdir(shared_path('camvid', 'images', 'val')))[0])
     result = inference_unsup_segmentor(model, frame)
     assert result.pred_sem_seg.data.shape == (1, 360, 480)
     assert 0 <= int(result.pred_sem_seg.data.max()) < 11
@@ -103,8 +102,13 @@ def test_train_and_evaluate_on_camvid(method, tmp_path):
         subprocess.run([
             sys.executable,
             osp.join(REPO_ROOT, 'tools', 'demo', 'seg_demo.py'), frame,
-            CONFIGS[method], ckpt, '--out-dir', str(out_dir)
-        ], check=True, cwd=REPO_ROOT, capture_output=True, timeout=300)
+            CONFIGS[method], ckpt, '--out-dir',
+            str(out_dir)
+        ],
+                       check=True,
+                       cwd=REPO_ROOT,
+                       capture_output=True,
+                       timeout=300)
         import mmcv
         overlay = mmcv.imread(
             str(out_dir / (osp.splitext(osp.basename(frame))[0] + '.png')))
@@ -116,7 +120,11 @@ def test_train_and_evaluate_on_camvid(method, tmp_path):
         subprocess.run([
             sys.executable,
             osp.join(REPO_ROOT, 'tools', 'analysis', 'plot_per_class_iou.py'),
-            str(metrics_file), '--out', str(plot), '--things', 'Car',
-            'Pedestrian', 'Bicyclist'
-        ], check=True, cwd=REPO_ROOT, capture_output=True, timeout=120)
+            str(metrics_file), '--out',
+            str(plot), '--things', 'Car', 'Pedestrian', 'Bicyclist'
+        ],
+                       check=True,
+                       cwd=REPO_ROOT,
+                       capture_output=True,
+                       timeout=120)
         assert plot.stat().st_size > 0

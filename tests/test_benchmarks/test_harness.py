@@ -29,8 +29,8 @@ def test_interleaved_timings_rotate_and_count_every_run():
     steps = {name: (lambda n=name: calls.append(n)) for name in 'abc'}
     times = measure.interleaved_timings(steps, warmup=1, repeats=3)
     assert calls == list('abc') + list('abc') + list('bca') + list('cab')
-    assert all(len(t['wall']) == 3 and len(t['cpu']) == 3
-               for t in times.values())
+    assert all(
+        len(t['wall']) == 3 and len(t['cpu']) == 3 for t in times.values())
 
 
 def test_markdown_table_and_ratio():
@@ -43,14 +43,15 @@ def test_quick_run_writes_every_table(tmp_path):
     """``run.py --quick`` end to end on real CamVid frames: every section,
     each ratio and the PiCIE breakdown are in the written file."""
     from benchmarks.speed.run import main
-
     from ..conftest import shared_path
     camvid = shared_path('camvid')
     out = tmp_path / 'bench.md'
     threads = torch.get_num_threads()
     try:
-        text = main(['--quick', '--out', str(out), '--pipeline-dir',
-                     f'{camvid}/images/train'])
+        text = main([
+            '--quick', '--out',
+            str(out), '--pipeline-dir', f'{camvid}/images/train'
+        ])
     finally:
         torch.set_num_threads(threads)
     assert out.read_text() == text
@@ -58,8 +59,8 @@ def test_quick_run_writes_every_table(tmp_path):
                     '### Data pipeline', '### Unsupervised segmentation'):
         assert heading in text
     for row in ('| train step, wall s (median) |', '| peak memory, MiB |',
-                '| GFLOP per image pair (counted) |',
-                'with_cp=True', '| DenseSiam (MultiViewWithGeometry) |',
-                '| DenseSiam-Seg |', 'published per-epoch protocol'):
+                '| GFLOP per image pair (counted) |', 'with_cp=True',
+                '| DenseSiam (MultiViewWithGeometry) |', '| DenseSiam-Seg |',
+                'published per-epoch protocol'):
         assert row in text, row
     assert 'Pending' not in text

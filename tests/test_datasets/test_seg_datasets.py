@@ -12,7 +12,6 @@ import densesiam_mm  # noqa: F401
 from densesiam_mm.datasets import CamVidDataset, COCOStuff27Dataset
 from densesiam_mm.datasets.cocostuff27 import FINE_TO_COARSE
 from densesiam_mm.evaluation import HungarianIoUMetric
-
 from ..conftest import shared_path
 
 TEST_PIPELINE = [
@@ -61,8 +60,8 @@ def test_camvid_real_data_and_unlabelled_ignored():
     perm = torch.tensor([3, 7, 0, 10, 1, 9, 2, 8, 4, 6, 5])
     gt = out['data_samples'].gt_sem_seg.data
     pred = perm[torch.where(gt == 255, 0, gt).long()]
-    metric.process({}, [dict(gt_sem_seg=dict(data=gt),
-                             pred_sem_seg=dict(data=pred))])
+    metric.process(
+        {}, [dict(gt_sem_seg=dict(data=gt), pred_sem_seg=dict(data=pred))])
     res = metric.evaluate(1)
     assert res['aAcc'] == 100.0 and res['mIoU'] == 100.0
     assert 'mIoU_thing' in res and 'mIoU_stuff' in res
@@ -74,8 +73,9 @@ def test_camvid_split_file(tmp_path):
     split = tmp_path / 'val_two.txt'
     split.write_text('\n'.join(stems) + '\n')
     dataset = camvid(root, ann_file=str(split))
-    assert [osp.basename(dataset.get_data_info(i)['img_path'])
-            for i in range(2)] == [s + '.jpg' for s in stems]
+    assert [
+        osp.basename(dataset.get_data_info(i)['img_path']) for i in range(2)
+    ] == [s + '.jpg' for s in stems]
 
     missing = tmp_path / 'no_such_split.txt'
     with pytest.raises(FileNotFoundError, match='no_such_split.txt'):
@@ -87,8 +87,8 @@ def make_fake_pair(root, name, img_hw, label):
     (root / 'labels' / 'val').mkdir(parents=True, exist_ok=True)
     img = np.random.RandomState(0).randint(0, 255, (*img_hw, 3), np.uint8)
     Image.fromarray(img).save(root / 'images' / 'val' / f'{name}.jpg')
-    Image.fromarray(np.asarray(label, np.uint8)).save(
-        root / 'labels' / 'val' / f'{name}.png')
+    Image.fromarray(np.asarray(label, np.uint8)).save(root / 'labels' / 'val' /
+                                                      f'{name}.png')
 
 
 def test_bad_label_maps_name_the_file(tmp_path):
@@ -106,15 +106,14 @@ def test_bad_label_maps_name_the_file(tmp_path):
     bad = label.copy()
     bad[2, 3] = 12
     make_fake_pair(tmp_path / 'ids', 'outside', (6, 8), bad)
-    with pytest.raises(ValueError,
-                       match=r'outside\.png has class ids \[12\]'):
+    with pytest.raises(ValueError, match=r'outside\.png has class ids \[12\]'):
         camvid(str(tmp_path / 'ids'))[0]
 
     with pytest.raises(FileNotFoundError, match='labels/nowhere'):
         CamVidDataset(
             data_root=str(tmp_path / 'ok'),
-            data_prefix=dict(img_path='images/val',
-                             seg_map_path='labels/nowhere'))
+            data_prefix=dict(
+                img_path='images/val', seg_map_path='labels/nowhere'))
 
 
 def test_cocostuff27_dataset(tmp_path):
@@ -125,8 +124,8 @@ def test_cocostuff27_dataset(tmp_path):
     label[:2, :] = 0
     Image.fromarray(np.zeros((5, 7), np.uint8)).save(  # grayscale image
         tmp_path / 'images' / 'val2017' / '000000000139.jpg')
-    Image.fromarray(label).save(
-        tmp_path / 'annotations' / 'val2017' / '000000000139.png')
+    Image.fromarray(label).save(tmp_path / 'annotations' / 'val2017' /
+                                '000000000139.png')
     (tmp_path / 'curated_val2017.txt').write_text('000000000139\n')
     dataset = COCOStuff27Dataset(
         data_root=str(tmp_path),

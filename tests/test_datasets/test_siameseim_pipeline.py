@@ -18,9 +18,11 @@ PAPER = config_path('siameseim',
 
 
 def test_paper_pipeline_makes_two_224_views_boxes_and_118_masked():
-    frames = sorted(glob.glob(osp.join(
-        shared_path('camvid', 'images', 'train'), '*.png')) + glob.glob(
-            osp.join(shared_path('camvid', 'images', 'train'), '*.jpg')))[:6]
+    frames = sorted(
+        glob.glob(osp.join(shared_path('camvid', 'images', 'train'),
+                           '*.png')) +
+        glob.glob(osp.join(shared_path('camvid', 'images', 'train'), '*.jpg'))
+    )[:6]
     init_default_scope('mmpretrain')
     cfg = Config.fromfile(PAPER)
     pipeline = Compose(cfg.train_dataloader.dataset.pipeline)
@@ -31,10 +33,10 @@ def test_paper_pipeline_makes_two_224_views_boxes_and_118_masked():
     masks = torch.stack([s.mask for s in batch['data_samples']])
     assert masks.shape == (6, 14, 14)
     assert (masks.flatten(1).sum(1) == 118).all()
-    boxes = torch.stack([torch.as_tensor(s.view_boxes)
-                         for s in batch['data_samples']])
-    flips = torch.stack([torch.as_tensor(s.view_flips)
-                         for s in batch['data_samples']])
+    boxes = torch.stack(
+        [torch.as_tensor(s.view_boxes) for s in batch['data_samples']])
+    flips = torch.stack(
+        [torch.as_tensor(s.view_flips) for s in batch['data_samples']])
     assert boxes.shape == (6, 2, 4) and flips.shape == (6, 2)
     # boxes lie in the 480 x 360 frames and cover 8 %-100 % of them
     assert (boxes[..., 0] >= 0).all() and (boxes[..., 2] <= 480).all()

@@ -9,7 +9,6 @@ from mmengine.dataset import Compose
 import densesiam_mm  # noqa: F401
 from densesiam_mm.datasets.transforms import (MultiViewWithGeometry,
                                               RandomResizedCropWithBox)
-
 from ..conftest import DEMO_DATA
 
 VIEW = [
@@ -26,8 +25,9 @@ def pipeline(view=VIEW):
             dict(type='MultiViewWithGeometry', num_views=2,
                  transforms=[view])),
         TRANSFORMS.build(
-            dict(type='PackInputs',
-                 algorithm_keys=['view_boxes', 'view_flips'])),
+            dict(
+                type='PackInputs', algorithm_keys=['view_boxes',
+                                                   'view_flips'])),
     ])
 
 
@@ -48,10 +48,16 @@ def test_box_matches_crop_pixels():
 def test_composed_crops_stay_in_wrapper_coordinates():
     img = np.zeros((100, 100, 3), np.uint8)
     view = [
-        dict(type='RandomResizedCropWithBox', scale=50,
-             crop_ratio_range=(0.5, 0.5), aspect_ratio_range=(1, 1)),
-        dict(type='RandomResizedCropWithBox', scale=10,
-             crop_ratio_range=(0.25, 0.25), aspect_ratio_range=(1, 1)),
+        dict(
+            type='RandomResizedCropWithBox',
+            scale=50,
+            crop_ratio_range=(0.5, 0.5),
+            aspect_ratio_range=(1, 1)),
+        dict(
+            type='RandomResizedCropWithBox',
+            scale=10,
+            crop_ratio_range=(0.25, 0.25),
+            aspect_ratio_range=(1, 1)),
     ]
     out = MultiViewWithGeometry([view], 1)(dict(img=img))
     x1, y1, x2, y2 = out['view_boxes'][0]
@@ -104,8 +110,8 @@ def test_flip_before_crop_is_refused():
         dict(type='RandomResizedCropWithBox', scale=32),
     ]
     with pytest.raises(ValueError, match='RandomFlip after the crop'):
-        MultiViewWithGeometry([view], 2)(dict(img=np.zeros((40, 40, 3),
-                                                           np.uint8)))
+        MultiViewWithGeometry([view], 2)(
+            dict(img=np.zeros((40, 40, 3), np.uint8)))
 
 
 def test_vertical_flip_is_refused():
@@ -114,5 +120,5 @@ def test_vertical_flip_is_refused():
         dict(type='RandomFlip', prob=1.0, direction='vertical'),
     ]
     with pytest.raises(ValueError, match='flip_direction'):
-        MultiViewWithGeometry([view], 2)(dict(img=np.zeros((40, 40, 3),
-                                                           np.uint8)))
+        MultiViewWithGeometry([view], 2)(
+            dict(img=np.zeros((40, 40, 3), np.uint8)))

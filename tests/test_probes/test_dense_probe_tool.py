@@ -36,29 +36,38 @@ def r18_weights():
     return resnet().state_dict()
 
 
-def test_every_checkpoint_layout_loads_the_same_weights(tmp_path,
-                                                        r18_weights):
+def test_every_checkpoint_layout_loads_the_same_weights(tmp_path, r18_weights):
     import torchvision
     files = {
         # this project's DenseSiam / SimSiam checkpoints (whole model)
-        'densesiam.pth': dict(
+        'densesiam.pth':
+        dict(
             state_dict={
-                **{f'backbone.{k}': v for k, v in r18_weights.items()},
-                'pix_sim_neck.mlp.0.weight': torch.zeros(3)
+                **{
+                    f'backbone.{k}': v
+                    for k, v in r18_weights.items()
+                }, 'pix_sim_neck.mlp.0.weight': torch.zeros(3)
             },
             meta=dict(epoch=1)),
         # tools/model_converters/extract_backbone_weights.py output
-        'extracted.pth': dict(state_dict=dict(r18_weights)),
+        'extracted.pth':
+        dict(state_dict=dict(r18_weights)),
         # a DDP-wrapped mmpretrain classifier from a model zoo
-        'zoo.pth': dict(state_dict={
-            **{f'module.backbone.{k}': v for k, v in r18_weights.items()},
-            'module.head.fc.weight': torch.zeros(10, 512)
-        }),
+        'zoo.pth':
+        dict(
+            state_dict={
+                **{
+                    f'module.backbone.{k}': v
+                    for k, v in r18_weights.items()
+                }, 'module.head.fc.weight': torch.zeros(10, 512)
+            }),
     }
     # torchvision ResNet-18: same key names, plus fc.*
     tv = torchvision.models.resnet18()
-    tv.load_state_dict({**r18_weights, 'fc.weight': tv.fc.weight,
-                        'fc.bias': tv.fc.bias})
+    tv.load_state_dict({
+        **r18_weights, 'fc.weight': tv.fc.weight,
+        'fc.bias': tv.fc.bias
+    })
     files['torchvision.pth'] = tv.state_dict()
     for name, content in files.items():
         path = str(tmp_path / name)
@@ -66,8 +75,8 @@ def test_every_checkpoint_layout_loads_the_same_weights(tmp_path,
         target = resnet()
         load_backbone_weights(target, path)
         loaded = target.state_dict()
-        assert all(torch.equal(loaded[k], r18_weights[k])
-                   for k in r18_weights), name
+        assert all(
+            torch.equal(loaded[k], r18_weights[k]) for k in r18_weights), name
     assert resnet_depth(r18_weights) == 18
 
 
@@ -75,16 +84,18 @@ def test_bad_checkpoints_get_errors_naming_the_file(tmp_path, r18_weights):
     not_torch = tmp_path / 'notes.pth'
     not_torch.write_text('these are not weights')
     no_backbone = tmp_path / 'optimizer_only.pth'
-    torch.save(dict(optimizer=dict(state={}), meta=dict(epoch=3)),
-               str(no_backbone))
+    torch.save(
+        dict(optimizer=dict(state={}), meta=dict(epoch=3)), str(no_backbone))
     other_model = tmp_path / 'detector.pth'
-    torch.save(dict(state_dict={'rpn_head.conv.weight': torch.zeros(3)}),
-               str(other_model))
+    torch.save(
+        dict(state_dict={'rpn_head.conv.weight': torch.zeros(3)}),
+        str(other_model))
     wrong_arch = tmp_path / 'resnet50.pth'
     torch.save(dict(state_dict=resnet(50).state_dict()), str(wrong_arch))
     deep_stem = tmp_path / 'resnetv1c18.pth'
-    torch.save(dict(state_dict=resnet(18, deep_stem=True).state_dict()),
-               str(deep_stem))
+    torch.save(
+        dict(state_dict=resnet(18, deep_stem=True).state_dict()),
+        str(deep_stem))
     missing = tmp_path / 'missing.pth'
 
     cases = [
@@ -119,8 +130,8 @@ def test_tool_fits_the_config_to_the_checkpoint_depth(tmp_path):
     tool.prepare_backbone(cfg, path, str(tmp_path))
     assert cfg.model.backbone.depth == 34
     assert cfg.model.decode_head.in_channels == 512
-    assert cfg.model.backbone.init_cfg.checkpoint == str(
-        tmp_path / 'backbone.pth')
+    assert cfg.model.backbone.init_cfg.checkpoint == str(tmp_path /
+                                                         'backbone.pth')
     tool.set_stages(cfg, [1, 2, 3])
     assert cfg.model.decode_head.in_index == [1, 2, 3]
     assert cfg.model.decode_head.in_channels == [128, 256, 512]

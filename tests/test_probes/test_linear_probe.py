@@ -44,15 +44,15 @@ def colour_coded_batch(num=4, size=(24, 32), seed=0):
     """Images made of class-coloured blocks and their label maps."""
     generator = torch.Generator().manual_seed(seed)
     height, width = size
-    blocks = torch.randint(0, 4, (num, height // 8, width // 8),
-                           generator=generator)
+    blocks = torch.randint(
+        0, 4, (num, height // 8, width // 8), generator=generator)
     labels = blocks.repeat_interleave(8, 1).repeat_interleave(8, 2)
     images = CLASS_COLOURS[labels].permute(0, 3, 1, 2)  # (B, 3, H, W)
     samples = []
     for label in labels:
         sample = SegDataSample(gt_sem_seg=PixelData(data=label[None]))
-        sample.set_metainfo(dict(img_shape=size, ori_shape=size,
-                                 pad_shape=size))
+        sample.set_metainfo(
+            dict(img_shape=size, ori_shape=size, pad_shape=size))
         samples.append(sample)
     return images, labels, samples
 
@@ -63,12 +63,17 @@ def build_colour_probe():
             dict(
                 type='LinearProbe',
                 data_preprocessor=dict(
-                    type='SegDataPreProcessor', mean=[0., 0., 0.],
-                    std=[255., 255., 255.], size=(24, 32)),
+                    type='SegDataPreProcessor',
+                    mean=[0., 0., 0.],
+                    std=[255., 255., 255.],
+                    size=(24, 32)),
                 backbone=dict(type='ColourCodeBackbone'),
                 decode_head=dict(
-                    type='LinearProbeHead', in_channels=3, in_index=0,
-                    num_classes=4, norm_cfg=None),
+                    type='LinearProbeHead',
+                    in_channels=3,
+                    in_index=0,
+                    num_classes=4,
+                    norm_cfg=None),
                 test_cfg=dict(mode='whole')))
     model.init_weights()
     return model
@@ -78,7 +83,8 @@ def test_linear_probe_reaches_100_miou_on_label_coded_features():
     images, labels, samples = colour_coded_batch()
     model = build_colour_probe()
     optimizer = torch.optim.SGD(
-        [p for p in model.parameters() if p.requires_grad], lr=2.0,
+        [p for p in model.parameters() if p.requires_grad],
+        lr=2.0,
         momentum=0.9)
     inputs = images / 255.
     model.train()
@@ -101,7 +107,9 @@ def test_linear_probe_reaches_100_miou_on_label_coded_features():
 
 def test_linear_probe_head_concatenates_stages_at_the_first_stride():
     head = LinearProbeHead(
-        in_channels=[4, 8], in_index=[0, 1], num_classes=3,
+        in_channels=[4, 8],
+        in_index=[0, 1],
+        num_classes=3,
         norm_cfg=dict(type='BN'))
     feats = [torch.randn(2, 4, 16, 16), torch.randn(2, 8, 4, 4)]
     assert head.dense_features(feats).shape == (2, 12, 16, 16)
@@ -117,8 +125,8 @@ def test_linear_probe_head_concatenates_stages_at_the_first_stride():
 
 
 def test_loss_label_stride_subsamples_labels_at_cell_centres():
-    head = LinearProbeHead(in_channels=4, in_index=0, num_classes=3,
-                           loss_label_stride=4)
+    head = LinearProbeHead(
+        in_channels=4, in_index=0, num_classes=3, loss_label_stride=4)
     label = torch.arange(16 * 16).reshape(1, 16, 16)
     sample = SegDataSample(gt_sem_seg=PixelData(data=label))
     sub = head._stack_batch_gt([sample])
@@ -136,11 +144,13 @@ def test_feature_cache_returns_the_backbone_features_and_follows_weights():
             dict(
                 type='LinearProbe',
                 cache_features=True,
-                backbone=dict(type='ResNet', depth=18, norm_cfg=dict(
-                    type='BN')),
-                decode_head=dict(type='LinearProbeHead', in_channels=[256,
-                                                                      512],
-                                 in_index=[2, 3], num_classes=3)))
+                backbone=dict(
+                    type='ResNet', depth=18, norm_cfg=dict(type='BN')),
+                decode_head=dict(
+                    type='LinearProbeHead',
+                    in_channels=[256, 512],
+                    in_index=[2, 3],
+                    num_classes=3)))
     model.init_weights()
     x = torch.randn(2, 3, 64, 64)
     direct = model.backbone(x)
@@ -153,12 +163,15 @@ def test_feature_cache_returns_the_backbone_features_and_follows_weights():
     cache = model.feature_cache
     assert (len(cache), cache.hits, cache.misses) == (2, 2, 2)
     # new weights -> another cache: stale features are never returned
-    state = {k: v + 1 if v.is_floating_point() else v
-             for k, v in model.state_dict().items()}
+    state = {
+        k: v + 1 if v.is_floating_point() else v
+        for k, v in model.state_dict().items()
+    }
     model.load_state_dict(state)
     assert model.feature_cache is not cache
-    torch.testing.assert_close(model.backbone_features(x)[3],
-                               model.backbone(x)[3])
+    torch.testing.assert_close(
+        model.backbone_features(x)[3],
+        model.backbone(x)[3])
     DenseFeatureCache.clear_all()
 
 
@@ -168,10 +181,11 @@ def test_probe_without_backbone_weights_is_refused():
             pytest.raises(ValueError, match='init_cfg.checkpoint'):
         MODELS.build(cfg.model)
     with pytest.raises(ValueError, match='not part of a linear probe'):
-        LinearProbe(backbone=dict(type='ResNet', depth=18),
-                    decode_head=dict(type='LinearProbeHead',
-                                     in_channels=512, num_classes=3),
-                    neck=dict(type='FPN'))
+        LinearProbe(
+            backbone=dict(type='ResNet', depth=18),
+            decode_head=dict(
+                type='LinearProbeHead', in_channels=512, num_classes=3),
+            neck=dict(type='FPN'))
 
 
 def test_runner_training_leaves_the_backbone_bit_identical(tmp_path):

@@ -21,8 +21,10 @@ def load_tool():
 
 def test_methods_share_data_views_batch_schedule_and_seed():
     tool = load_tool()
-    cfgs = {name: Config.fromfile(osp.join(REPO_ROOT, path))
-            for name, path in tool.PRETRAIN_CONFIGS.items()}
+    cfgs = {
+        name: Config.fromfile(osp.join(REPO_ROOT, path))
+        for name, path in tool.PRETRAIN_CONFIGS.items()
+    }
     reference = cfgs['DenseSiam']
     for name, cfg in cfgs.items():
         for key in ('train_dataloader', 'param_scheduler', 'train_cfg',
@@ -39,12 +41,13 @@ def test_table_goes_between_the_markers(tmp_path):
     tool = load_tool()
     entry = dict(mIoU=[10.0, 12.0, 14.0])
     rows = {
-        'DenseSiam': dict(
+        'DenseSiam':
+        dict(
             pretrain_time=dict(seconds=600, cpu_seconds=300),
             probe=dict(linear=entry, kmeans=entry, kmeans_over=entry),
             finetune=[dict(mIoU=5.0), dict(mIoU=7.0)]),
-        'random init': dict(probe=dict(linear=entry, kmeans=entry,
-                                       kmeans_over=entry)),
+        'random init':
+        dict(probe=dict(linear=entry, kmeans=entry, kmeans_over=entry)),
     }
     args = argparse.Namespace(probe_seeds=[0, 1, 2], finetune_seeds=[0, 1])
     text = tool.table(rows, args, 300)

@@ -35,13 +35,13 @@ def coordinate_image(tmp_path_factory):
 def geometry_only_config():
     """The DenseSiam CamVid config with its photometric augmentations off
     (crop + flip only), so the view pixels keep their coordinate code."""
-    cfg = Config.fromfile(config_path(
-        'densesiam', 'densesiam_resnet18_1xb16-coslr-300i_camvid-128x128.py'))
+    cfg = Config.fromfile(
+        config_path('densesiam',
+                    'densesiam_resnet18_1xb16-coslr-300i_camvid-128x128.py'))
     multi_view = cfg.train_dataloader.dataset.pipeline[1]
     view = multi_view.transforms[0]
     multi_view.transforms = [[
-        t for t in view if t.type in ('RandomResizedCropWithBox',
-                                      'RandomFlip')
+        t for t in view if t.type in ('RandomResizedCropWithBox', 'RandomFlip')
     ]]
     return cfg
 
@@ -76,7 +76,9 @@ def test_drawn_points_are_the_same_original_pixel_in_both_views(
             tolerance = 1.0 + (box[2] - box[0]) / view.shape[1]
             decoded = decode(view, points[name])
             np.testing.assert_allclose(
-                decoded, points['original'], atol=tolerance,
+                decoded,
+                points['original'],
+                atol=tolerance,
                 err_msg=f'seed {seed} {name}')
             # the canvas position is the same point, placed on its panel
             panel = points['panels'][name]
@@ -90,8 +92,8 @@ def test_points_follow_the_flip():
     boxes = np.array([[10, 20, 110, 100], [10, 20, 110, 100]], np.float32)
     plain = tool.correspondence_points(boxes, np.array([False, True]),
                                        [(64, 64), (64, 64)], 3)
-    np.testing.assert_allclose(plain['view2'][:, 0],
-                               64 - plain['view1'][:, 0], atol=1e-4)
+    np.testing.assert_allclose(
+        plain['view2'][:, 0], 64 - plain['view1'][:, 0], atol=1e-4)
     np.testing.assert_allclose(plain['view2'][:, 1], plain['view1'][:, 1])
     # the middle point of a 3x3 grid is the box centre
     np.testing.assert_allclose(plain['original'][4], [60, 60])

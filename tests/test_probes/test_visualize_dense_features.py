@@ -44,7 +44,7 @@ def test_tool_draws_random_and_checkpoint_panels(tmp_path):
     path = str(tmp_path / 'img.png')
     mmcv.imwrite(image, path)
     out = str(tmp_path / 'feats.png')
-    tool.main([path, '--checkpoints', 'random', '--scale', '64', '48',
-               '--out', out])
+    tool.main(
+        [path, '--checkpoints', 'random', '--scale', '64', '48', '--out', out])
     drawn = mmcv.imread(out)
     assert drawn.shape[1] == 2 * 64 + 8  # image | random, one gap

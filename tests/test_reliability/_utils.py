@@ -77,19 +77,33 @@ custom_hooks = [
 '''
 
 
-def write_tiny_config(path, data_root, batch_size=4, max_iters=4,
-                      interval=4, start_ratio=0.5, extra=''):
+def write_tiny_config(path,
+                      data_root,
+                      batch_size=4,
+                      max_iters=4,
+                      interval=4,
+                      start_ratio=0.5,
+                      extra=''):
     with open(path, 'w') as f:
-        f.write(TINY_CONFIG.format(
-            base=DEMO_CFG, data_root=str(data_root) + '/',
-            batch_size=batch_size, max_iters=max_iters, interval=interval,
-            start_ratio=start_ratio, extra=extra))
+        f.write(
+            TINY_CONFIG.format(
+                base=DEMO_CFG,
+                data_root=str(data_root) + '/',
+                batch_size=batch_size,
+                max_iters=max_iters,
+                interval=interval,
+                start_ratio=start_ratio,
+                extra=extra))
     return str(path)
 
 
 def env():
-    return dict(os.environ, PYTHONPATH=REPO_ROOT, PYTHONHASHSEED='0',
-                PYTHON=sys.executable, OMP_NUM_THREADS='1')
+    return dict(
+        os.environ,
+        PYTHONPATH=REPO_ROOT,
+        PYTHONHASHSEED='0',
+        PYTHON=sys.executable,
+        OMP_NUM_THREADS='1')
 
 
 def train_cmd(config, work_dir, *options, resume=False):
@@ -103,7 +117,11 @@ def train_cmd(config, work_dir, *options, resume=False):
 
 def run(cmd, timeout=300, check=True):
     proc = subprocess.run(
-        cmd, cwd=REPO_ROOT, env=env(), capture_output=True, text=True,
+        cmd,
+        cwd=REPO_ROOT,
+        env=env(),
+        capture_output=True,
+        text=True,
         timeout=timeout)
     if check:
         assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-5000:]

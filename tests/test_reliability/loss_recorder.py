@@ -13,7 +13,10 @@ class LossRecorderHook(Hook):
     """Append ``{"iter": i, "images": [...], "loss": ..., ...}`` to
     ``losses_rank{R}.jsonl`` in the work dir."""
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         samples = (data_batch or {}).get('data_samples') or []
         row = dict(

@@ -22,7 +22,6 @@ from mmengine.fileio import LocalBackend
 
 from densesiam_mm.apis import build_runner
 from densesiam_mm.checkpoint import load_checkpoint_file
-
 from ._utils import (REPO_ROOT, env, kept_default_scope, make_images,
                      read_logs, tiny_cfg, train_cmd, train_in_process,
                      write_tiny_config)
@@ -90,11 +89,12 @@ def test_sigkill_during_checkpoint_write_keeps_previous_one(tmp_path):
         f.write(SLOW_WRITE)
     work_dir = tmp_path / 'work'
     marker = work_dir / 'WRITING'
-    proc = subprocess.Popen(train_cmd(config, work_dir),
-                            cwd=REPO_ROOT,
-                            env=env(),
-                            stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        train_cmd(config, work_dir),
+        cwd=REPO_ROOT,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
     start = time.time()
     try:
         while not marker.exists():
@@ -151,11 +151,13 @@ def test_disk_full_names_file_and_keeps_previous_checkpoint(
 
     monkeypatch.setattr(LocalBackend, 'put', put_on_full_disk)
     work_dir = tmp_path / 'work'
-    cfg = tiny_cfg(_config(tmp_path), work_dir,
-                   **{'default_hooks.checkpoint.max_keep_ckpts': 1})
-    with pytest.raises(OSError,
-                       match=r'cannot write .*iter_2\.pth: no space '
-                       'left on device; the partial file was removed'):
+    cfg = tiny_cfg(
+        _config(tmp_path), work_dir,
+        **{'default_hooks.checkpoint.max_keep_ckpts': 1})
+    with pytest.raises(
+            OSError,
+            match=r'cannot write .*iter_2\.pth: no space '
+            'left on device; the partial file was removed'):
         train_in_process(cfg)
     assert sorted(p for p in os.listdir(work_dir) if 'pth' in p) == \
         ['iter_1.pth']  # no partial file, no partial iter_2.pth
@@ -219,13 +221,15 @@ def test_fresh_run_announces_overwriting_an_earlier_run(trained, tmp_path):
 # -- case 13: --resume from a checkpoint of another model ------------------
 def test_resume_from_checkpoint_of_another_model(trained, tmp_path):
     config, src = trained
-    cfg = tiny_cfg(config,
-                   tmp_path / 'other',
-                   resume=True,
-                   load_from=str(src / 'iter_2.pth'),
-                   **{'model.region_sim_head': None})
-    with pytest.raises(ValueError,
-                       match=r'iter_2\.pth: cannot resume from '
-                       r'it: it is a checkpoint of another model .*'
-                       r'region_sim_head\.\*'):
+    cfg = tiny_cfg(
+        config,
+        tmp_path / 'other',
+        resume=True,
+        load_from=str(src / 'iter_2.pth'),
+        **{'model.region_sim_head': None})
+    with pytest.raises(
+            ValueError,
+            match=r'iter_2\.pth: cannot resume from '
+            r'it: it is a checkpoint of another model .*'
+            r'region_sim_head\.\*'):
         build_runner(cfg)

@@ -23,9 +23,8 @@ import os.path as osp
 
 import torch
 
-from ._utils import (DIST_TRAIN, free_port, log_files, make_images,
-                     read_logs, recorded_losses, run, train_cmd,
-                     write_tiny_config)
+from ._utils import (DIST_TRAIN, free_port, log_files, make_images, read_logs,
+                     recorded_losses, run, train_cmd, write_tiny_config)
 
 DETERMINISTIC = '''
 norm = dict(type='GN', num_groups=1)
@@ -57,11 +56,19 @@ TOLERANCE = 1e-5
 def test_ddp_two_cpu_processes_match_one_process(tmp_path):
     data = make_images(tmp_path / 'images', size=64, num=8)
     single = write_tiny_config(
-        tmp_path / 'single.py', data, batch_size=4, max_iters=STEPS,
-        interval=STEPS, extra=DETERMINISTIC)
+        tmp_path / 'single.py',
+        data,
+        batch_size=4,
+        max_iters=STEPS,
+        interval=STEPS,
+        extra=DETERMINISTIC)
     ddp = write_tiny_config(
-        tmp_path / 'ddp.py', data, batch_size=2, max_iters=STEPS,
-        interval=STEPS, extra=DETERMINISTIC)
+        tmp_path / 'ddp.py',
+        data,
+        batch_size=2,
+        max_iters=STEPS,
+        interval=STEPS,
+        extra=DETERMINISTIC)
 
     run(train_cmd(single, tmp_path / 'single'))
     cmd = ['bash', DIST_TRAIN, ddp, '2', '--work-dir', str(tmp_path / 'ddp')]
@@ -97,13 +104,17 @@ def test_ddp_two_cpu_processes_match_one_process(tmp_path):
     assert max(diffs) < TOLERANCE, max(diffs)
 
     # ... and so are the weights after the last step
-    a = torch.load(osp.join(str(tmp_path / 'single'), f'iter_{STEPS}.pth'),
-                   map_location='cpu', weights_only=False)['state_dict']
-    b = torch.load(osp.join(str(tmp_path / 'ddp'), f'iter_{STEPS}.pth'),
-                   map_location='cpu', weights_only=False)['state_dict']
+    a = torch.load(
+        osp.join(str(tmp_path / 'single'), f'iter_{STEPS}.pth'),
+        map_location='cpu',
+        weights_only=False)['state_dict']
+    b = torch.load(
+        osp.join(str(tmp_path / 'ddp'), f'iter_{STEPS}.pth'),
+        map_location='cpu',
+        weights_only=False)['state_dict']
     assert a.keys() == b.keys()
-    weight_diff = max((a[k].double() - b[k].double()).abs().max().item()
-                      for k in a)
+    weight_diff = max(
+        (a[k].double() - b[k].double()).abs().max().item() for k in a)
     assert weight_diff < TOLERANCE, weight_diff
     print(f'DDP vs single: max loss diff {max(diffs):.3g}, '
           f'max weight diff {weight_diff:.3g}')
@@ -113,12 +124,14 @@ def test_ddp_on_cpu_runs_syncbn_config_as_per_process_bn(tmp_path):
     """torch's DDP refuses SyncBN in a CPU module; CPUDistributedDataParallel
     runs the layers as per-process BN, with a warning."""
     data = make_images(tmp_path / 'images', size=64, num=4)
-    config = write_tiny_config(tmp_path / 'sync_bn.py', data, batch_size=2,
-                               max_iters=1, interval=1)
-    cmd = ['bash', DIST_TRAIN, config, '2', '--work-dir',
-           str(tmp_path / 'work'), '--cfg-options',
-           'model.backbone.norm_cfg.type=SyncBN',
-           'model.pix_sim_neck.norm_cfg.type=SyncBN']
+    config = write_tiny_config(
+        tmp_path / 'sync_bn.py', data, batch_size=2, max_iters=1, interval=1)
+    cmd = [
+        'bash', DIST_TRAIN, config, '2', '--work-dir',
+        str(tmp_path / 'work'), '--cfg-options',
+        'model.backbone.norm_cfg.type=SyncBN',
+        'model.pix_sim_neck.norm_cfg.type=SyncBN'
+    ]
     proc = run(['env', f'PORT={free_port()}'] + cmd)
     log = proc.stdout + proc.stderr
     assert 'SyncBN layers run as per-process BN on CPU' in log, log[-3000:]

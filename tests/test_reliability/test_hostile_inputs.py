@@ -22,7 +22,6 @@ from torch.utils.data import DataLoader
 
 from densesiam_mm.apis.preflight import check_checkpoint_matches
 from densesiam_mm.apis.registry_hints import UnknownRegistryNameError
-
 from ..conftest import REPO_ROOT, config_path
 from ._utils import make_images
 
@@ -70,8 +69,11 @@ class _Records(logging.Handler):
 def test_empty_image_folder(tmp_path):
     os.makedirs(tmp_path / 'empty')
     with pytest.raises(RuntimeError, match='Found 0 files.*empty'):
-        DATASETS.build(dict(type='CustomDataset', with_label=False,
-                            data_root=str(tmp_path / 'empty')))
+        DATASETS.build(
+            dict(
+                type='CustomDataset',
+                with_label=False,
+                data_root=str(tmp_path / 'empty')))
 
 
 def test_empty_list_file(tmp_path, monkeypatch):
@@ -97,33 +99,48 @@ def _folder_with_corrupt_jpegs(tmp_path):
 def test_corrupt_jpeg_raises_with_path(tmp_path):
     folder = _folder_with_corrupt_jpegs(tmp_path)
     loader = dict(type='CheckedLoadImageFromFile', color_type='color')
-    dataset = DATASETS.build(dict(
-        type='CustomDataset', with_label=False, data_root=folder,
-        pipeline=_demo_pipeline(loader)))
-    names = [osp.basename(dataset.get_data_info(i)['img_path'])
-             for i in range(len(dataset))]
+    dataset = DATASETS.build(
+        dict(
+            type='CustomDataset',
+            with_label=False,
+            data_root=folder,
+            pipeline=_demo_pipeline(loader)))
+    names = [
+        osp.basename(dataset.get_data_info(i)['img_path'])
+        for i in range(len(dataset))
+    ]
     bad = names.index('c_truncated.jpg')
     assert 0 < bad < len(names) - 1  # in the middle of the data set
     dataset[0]  # the good ones load
-    with pytest.raises(OSError, match=r"cannot decode image '.*c_truncated"
-                       r"\.jpg'.*on_unreadable='skip'"):
+    with pytest.raises(
+            OSError,
+            match=r"cannot decode image '.*c_truncated"
+            r"\.jpg'.*on_unreadable='skip'"):
         dataset[bad]
 
 
 def test_corrupt_jpeg_skipped_and_counted(tmp_path):
     folder = _folder_with_corrupt_jpegs(tmp_path)
-    loader = dict(type='CheckedLoadImageFromFile', color_type='color',
-                  on_unreadable='skip')
-    dataset = DATASETS.build(dict(
-        type='CustomDataset', with_label=False, data_root=folder,
-        pipeline=_demo_pipeline(loader)))
+    loader = dict(
+        type='CheckedLoadImageFromFile',
+        color_type='color',
+        on_unreadable='skip')
+    dataset = DATASETS.build(
+        dict(
+            type='CustomDataset',
+            with_label=False,
+            data_root=folder,
+            pipeline=_demo_pipeline(loader)))
     records = _Records()
     logger = MMLogger.get_current_instance()
     logger.addHandler(records)
     try:
         # Two workers: the count is shared between them.
-        loader = DataLoader(dataset, batch_size=3, num_workers=2,
-                            collate_fn=lambda batch: batch)
+        loader = DataLoader(
+            dataset,
+            batch_size=3,
+            num_workers=2,
+            collate_fn=lambda batch: batch)
         samples = [s for batch in loader for s in batch]
     finally:
         logger.removeHandler(records)
@@ -208,16 +225,20 @@ def _torchvision_checkpoint(path):
 
 def test_load_from_checkpoint_of_another_model(tmp_path, monkeypatch):
     ckpt = _torchvision_checkpoint(tmp_path / 'tv_r18.pth')
-    with pytest.raises(ValueError, match=r'tv_r18\.pth: none of its .* '
-                       r'tensors fits DenseSiam'):
+    with pytest.raises(
+            ValueError,
+            match=r'tv_r18\.pth: none of its .* '
+            r'tensors fits DenseSiam'):
         _train_main(monkeypatch, tmp_path, f'load_from={ckpt}')
 
 
 def test_load_from_partial_checkpoint_warns(tmp_path):
     cfg = Config.fromfile(DEMO_CFG)
     model = MODELS.build(cfg.model)
-    backbone_only = {f'backbone.{k}': v
-                     for k, v in model.backbone.state_dict().items()}
+    backbone_only = {
+        f'backbone.{k}': v
+        for k, v in model.backbone.state_dict().items()
+    }
     path = str(tmp_path / 'classifier.pth')
     torch.save(dict(state_dict=backbone_only), path)
     records = _Records()
@@ -241,10 +262,11 @@ def test_extractor_refuses_checkpoint_of_another_model(tmp_path):
     spec.loader.exec_module(extractor)
     # a detector-like checkpoint: weights, but no `backbone.` of DenseSiam
     path = str(tmp_path / 'other.pth')
-    torch.save(dict(state_dict={'roi_head.fc.weight': torch.zeros(2, 2)}),
-               path)
-    with pytest.raises(SystemExit, match=r'other\.pth has no backbone '
-                       'weights'):
+    torch.save(
+        dict(state_dict={'roi_head.fc.weight': torch.zeros(2, 2)}), path)
+    with pytest.raises(
+            SystemExit, match=r'other\.pth has no backbone '
+            'weights'):
         extractor.main([path, str(tmp_path / 'out.pth')])
     assert not osp.exists(tmp_path / 'out.pth')
 
@@ -260,12 +282,13 @@ def test_unknown_registry_name_lists_close_names(tmp_path, monkeypatch):
 
 def test_unknown_transform_name_lists_close_names(tmp_path, monkeypatch):
     # transforms are built when training starts, inside the hints too
-    with pytest.raises(UnknownRegistryNameError,
-                       match='Did you mean: .*LoadImageFromFile'):
-        _train_main(monkeypatch, tmp_path,
-                    'train_dataloader.dataset.pipeline.0.type='
-                    'LoadImageFromFle', 'train_dataloader.num_workers=0',
-                    'train_dataloader.persistent_workers=False')
+    with pytest.raises(
+            UnknownRegistryNameError,
+            match='Did you mean: .*LoadImageFromFile'):
+        _train_main(
+            monkeypatch, tmp_path, 'train_dataloader.dataset.pipeline.0.type='
+            'LoadImageFromFle', 'train_dataloader.num_workers=0',
+            'train_dataloader.persistent_workers=False')
 
 
 @pytest.mark.parametrize('option, field', [
@@ -276,7 +299,6 @@ def test_unknown_transform_name_lists_close_names(tmp_path, monkeypatch):
 def test_lambda_or_k_out_of_range(option, field):
     cfg = Config.fromfile(DEMO_CFG)
     key, value = option.split('=')
-    cfg.merge_from_dict({key: float(value) if value == 'inf' else
-                         int(value)})
+    cfg.merge_from_dict({key: float(value) if value == 'inf' else int(value)})
     with pytest.raises(ValueError, match=field):
         MODELS.build(cfg.model)

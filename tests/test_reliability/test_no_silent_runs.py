@@ -20,7 +20,6 @@ from torch import nn
 
 from densesiam_mm.apis import build_runner
 from densesiam_mm.engine.hooks import NaNGuardHook
-
 from ..conftest import REPO_ROOT, config_path
 from ._utils import make_images, read_logs, tiny_cfg, write_tiny_config
 
@@ -47,15 +46,16 @@ def test_data_set_smaller_than_batch_with_drop_last(tmp_path):
         _tiny(tmp_path), tmp_path / 'work', **{
             'train_dataloader.batch_size': 8,
             'train_dataloader.drop_last': True,
-            'train_dataloader.sampler': dict(type='DefaultSampler',
-                                             shuffle=True)
+            'train_dataloader.sampler':
+            dict(type='DefaultSampler', shuffle=True)
         })
     cfg.train_cfg = dict(type='EpochBasedTrainLoop', max_epochs=1)
-    with pytest.raises(ValueError,
-                       match=r'has 4 images, fewer than '
-                       r'train_dataloader\.batch_size=8 x 1 process\(es\) = '
-                       r'8, and drop_last=True: every epoch would train 0 '
-                       'iterations'):
+    with pytest.raises(
+            ValueError,
+            match=r'has 4 images, fewer than '
+            r'train_dataloader\.batch_size=8 x 1 process\(es\) = '
+            r'8, and drop_last=True: every epoch would train 0 '
+            'iterations'):
         build_runner(cfg)
 
 
@@ -99,17 +99,19 @@ def test_16bit_label_map_above_255_is_refused(tmp_path):
     def results(name, array):
         path = str(tmp_path / name)
         assert cv2.imwrite(path, array)
-        return dict(seg_map_path=path,
-                    img_path='frame.png',
-                    ori_shape=(6, 8),
-                    seg_fields=[],
-                    reduce_zero_label=False,
-                    label_map={11: 255},
-                    num_classes=11)
+        return dict(
+            seg_map_path=path,
+            img_path='frame.png',
+            ori_shape=(6, 8),
+            seg_fields=[],
+            reduce_zero_label=False,
+            label_map={11: 255},
+            num_classes=11)
 
-    with pytest.raises(ValueError,
-                       match=r'deep\.png .* uint16 with values '
-                       r'\[259\] above 255.*259 -> 3'):
+    with pytest.raises(
+            ValueError,
+            match=r'deep\.png .* uint16 with values '
+            r'\[259\] above 255.*259 -> 3'):
         load(results('deep.png', label))
     # 16 bits with ids that fit, and 8 bits: loaded
     label[:, :2] = 11
@@ -125,21 +127,23 @@ def test_grid_size_upper_bound():
     cfg = Config.fromfile(DEMO_CFG)
     cfg.model.grid_size = 1000
     with DefaultScope.overwrite_default_scope('mmpretrain'):
-        with pytest.raises(ValueError,
-                           match=r'`grid_size` .* at most 64, '
-                           'but got 1000'):
+        with pytest.raises(
+                ValueError, match=r'`grid_size` .* at most 64, '
+                'but got 1000'):
             MODELS.build(cfg.model)
 
 
 # -- case 11: batch of 1 with BN heads --------------------------------------
 def test_batch_size_one_names_the_field(tmp_path):
-    cfg = tiny_cfg(_tiny(tmp_path), tmp_path / 'work',
-                   **{'train_dataloader.batch_size': 1})
+    cfg = tiny_cfg(
+        _tiny(tmp_path), tmp_path / 'work',
+        **{'train_dataloader.batch_size': 1})
     runner = build_runner(cfg)
-    with pytest.raises(ValueError,
-                       match=r"BN layer 'neck\.\w+' "
-                       r'\(BatchNorm1d\) got one value per channel .*'
-                       r'train_dataloader\.batch_size >= 2 per process'):
+    with pytest.raises(
+            ValueError,
+            match=r"BN layer 'neck\.\w+' "
+            r'\(BatchNorm1d\) got one value per channel .*'
+            r'train_dataloader\.batch_size >= 2 per process'):
         runner.train()  # at the first forward, not deep inside torch
 
 
@@ -148,10 +152,11 @@ def test_bn_guard_names_the_field_for_a_batch_of_one(norm):
     from densesiam_mm.apis.preflight import guard_batch_norm
     head = guard_batch_norm(nn.Sequential(nn.Linear(3, 4), norm)).train()
     head(torch.ones(2, 3))  # two samples: fine
-    with pytest.raises(ValueError,
-                       match=r"BN layer '1' \(\w+\) got one "
-                       r'value per channel \(input \(1, 4\)\).*'
-                       r'train_dataloader\.batch_size'):
+    with pytest.raises(
+            ValueError,
+            match=r"BN layer '1' \(\w+\) got one "
+            r'value per channel \(input \(1, 4\)\).*'
+            r'train_dataloader\.batch_size'):
         head(torch.ones(1, 3))
     head.eval()(torch.ones(1, 3))  # running statistics: fine
 
@@ -167,9 +172,9 @@ def test_all_images_unreadable_stops_with_a_count(tmp_path):
     config = write_tiny_config(tmp_path / 'tiny.py', folder, extra=extra)
     work_dir = tmp_path / 'work'
     runner = build_runner(tiny_cfg(config, work_dir))
-    with pytest.raises(OSError,
-                       match='all 3 image files of the data set '
-                       'are unreadable'):
+    with pytest.raises(
+            OSError, match='all 3 image files of the data set '
+            'are unreadable'):
         runner.train()
     warnings = [
         line for line in read_logs(work_dir).splitlines()
@@ -186,14 +191,16 @@ def test_empty_val_folder_is_named(tmp_path):
     for sub in ('images/val', 'labels/val'):
         os.makedirs(tmp_path / sub)
     with DefaultScope.overwrite_default_scope('mmseg'):
-        with pytest.raises(ValueError,
-                           match=r'CamVidDataset: no \.jpg image '
-                           f'in {tmp_path}/images/val'):
+        with pytest.raises(
+                ValueError,
+                match=r'CamVidDataset: no \.jpg image '
+                f'in {tmp_path}/images/val'):
             DATASETS.build(
-                dict(type='CamVidDataset',
-                     data_root=str(tmp_path),
-                     data_prefix=dict(img_path='images/val',
-                                      seg_map_path='labels/val')))
+                dict(
+                    type='CamVidDataset',
+                    data_root=str(tmp_path),
+                    data_prefix=dict(
+                        img_path='images/val', seg_map_path='labels/val')))
 
 
 def test_nan_guard_advice_without_checkpoint(tmp_path):

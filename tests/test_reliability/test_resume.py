@@ -21,8 +21,12 @@ MAX_ITERS = 8
 
 
 def _kill_after_first_checkpoint(cmd, work_dir, timeout=240):
-    proc = subprocess.Popen(cmd, cwd=REPO_ROOT, env=env(),
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        cmd,
+        cwd=REPO_ROOT,
+        env=env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT)
     pointer = osp.join(str(work_dir), 'last_checkpoint')
     start = time.time()
     try:
@@ -45,15 +49,18 @@ def _kill_after_first_checkpoint(cmd, work_dir, timeout=240):
 def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
     data = make_images(tmp_path / 'images')
     config = write_tiny_config(
-        tmp_path / 'tiny.py', data, max_iters=MAX_ITERS, interval=3,
+        tmp_path / 'tiny.py',
+        data,
+        max_iters=MAX_ITERS,
+        interval=3,
         start_ratio=0.5)
     full_dir, crash_dir = tmp_path / 'full', tmp_path / 'crash'
 
     run(train_cmd(config, full_dir))
-    ckpt = _kill_after_first_checkpoint(train_cmd(config, crash_dir),
-                                        crash_dir)
-    killed_at = torch.load(ckpt, map_location='cpu',
-                           weights_only=False)['meta']['iter']
+    ckpt = _kill_after_first_checkpoint(
+        train_cmd(config, crash_dir), crash_dir)
+    killed_at = torch.load(
+        ckpt, map_location='cpu', weights_only=False)['meta']['iter']
     assert killed_at < MAX_ITERS
     assert not osp.isfile(osp.join(str(crash_dir), f'iter_{MAX_ITERS}.pth'))
 
@@ -76,10 +83,14 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
     assert f'{switch} {max(killed_at + 1, 5)} ' in log
 
     # Final weights, optimizer state and scheduler state are identical.
-    a = torch.load(osp.join(str(full_dir), f'iter_{MAX_ITERS}.pth'),
-                   map_location='cpu', weights_only=False)
-    b = torch.load(osp.join(str(crash_dir), f'iter_{MAX_ITERS}.pth'),
-                   map_location='cpu', weights_only=False)
+    a = torch.load(
+        osp.join(str(full_dir), f'iter_{MAX_ITERS}.pth'),
+        map_location='cpu',
+        weights_only=False)
+    b = torch.load(
+        osp.join(str(crash_dir), f'iter_{MAX_ITERS}.pth'),
+        map_location='cpu',
+        weights_only=False)
     assert a['meta']['iter'] == b['meta']['iter'] == MAX_ITERS
     assert a['state_dict'].keys() == b['state_dict'].keys()
     max_diff = max((a['state_dict'][k].double() -

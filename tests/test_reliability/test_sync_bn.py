@@ -28,8 +28,9 @@ def test_paper_r50_syncbn_config_runs_on_cpu():
     finally:
         logger.removeHandler(handler)
     messages = [r.getMessage() for r in records]
-    assert any('no distributed process group' in m and
-               'SyncBN layers run as BN' in m for m in messages), messages
+    assert any(
+        'no distributed process group' in m and 'SyncBN layers run as BN' in m
+        for m in messages), messages
     assert not any('SyncBatchNorm' in type(m).__name__
                    for m in model.modules())
 
@@ -39,8 +40,8 @@ def test_paper_r50_syncbn_config_runs_on_cpu():
     samples = []
     for _ in range(2):
         sample = DataSample()
-        sample.set_field(torch.tensor([[0., 0, 60, 60], [10, 5, 64, 64]]),
-                         'view_boxes')
+        sample.set_field(
+            torch.tensor([[0., 0, 60, 60], [10, 5, 64, 64]]), 'view_boxes')
         sample.set_field(torch.tensor([False, True]), 'view_flips')
         samples.append(sample)
     losses = model.loss(inputs, samples)

@@ -53,15 +53,15 @@ def make_fake_coco(root):
     lists.mkdir(parents=True)
     for split, maps in FINE.items():
         (root / 'coco' / split).mkdir(parents=True)
-        (root / 'coco' / 'stuffthingmaps_trainval2017' / split).mkdir(
-            parents=True)
+        (root / 'coco' / 'stuffthingmaps_trainval2017' /
+         split).mkdir(parents=True)
         for img_id, fine in list(maps.items()) + [('000000999999', [[0]])]:
             fine = np.array(fine, np.uint8)
             rgb = np.full((*fine.shape, 3), 128, np.uint8)
             Image.fromarray(rgb).save(root / 'coco' / split / f'{img_id}.jpg')
             Image.fromarray(fine).save(root / 'coco' /
-                                       'stuffthingmaps_trainval2017' /
-                                       split / f'{img_id}.png')
+                                       'stuffthingmaps_trainval2017' / split /
+                                       f'{img_id}.png')
         (lists / f'curated_{split}.txt').write_text('\n'.join(maps) + '\n')
     return str(root / 'coco'), str(lists)
 
@@ -75,12 +75,13 @@ def test_converter_writes_expected_maps_and_is_idempotent(tmp_path):
     coco, lists = make_fake_coco(tmp_path)
     out = str(tmp_path / 'out')
     stats = conv.convert(coco, out, lists_dir=lists, check_md5=False)
-    assert stats == {'train2017': dict(converted=2, skipped=0),
-                     'val2017': dict(converted=1, skipped=0)}
+    assert stats == {
+        'train2017': dict(converted=2, skipped=0),
+        'val2017': dict(converted=1, skipped=0)
+    }
     for split, maps in FINE.items():
         ann_dir = osp.join(out, 'annotations', split)
-        assert sorted(os.listdir(ann_dir)) == sorted(f'{i}.png'
-                                                     for i in maps)
+        assert sorted(os.listdir(ann_dir)) == sorted(f'{i}.png' for i in maps)
         for img_id in maps:
             label = read_png(osp.join(ann_dir, f'{img_id}.png'))
             assert label.dtype == np.uint8
@@ -94,18 +95,21 @@ def test_converter_writes_expected_maps_and_is_idempotent(tmp_path):
     # re-run: nothing rewritten
     label = osp.join(out, 'annotations', 'train2017', '000000000025.png')
     mtime = os.stat(label).st_mtime_ns
-    again = conv.convert(coco, out, lists_dir=lists, check_md5=False,
-                         nproc=2)
-    assert again == {'train2017': dict(converted=0, skipped=2),
-                     'val2017': dict(converted=0, skipped=1)}
+    again = conv.convert(coco, out, lists_dir=lists, check_md5=False, nproc=2)
+    assert again == {
+        'train2017': dict(converted=0, skipped=2),
+        'val2017': dict(converted=0, skipped=1)
+    }
     assert os.stat(label).st_mtime_ns == mtime
 
     # a broken output (wrong size) and a missing one are redone, only they
     Image.fromarray(np.zeros((1, 1), np.uint8)).save(label)
     os.remove(osp.join(out, 'annotations', 'val2017', '000000000139.png'))
     fixed = conv.convert(coco, out, lists_dir=lists, check_md5=False)
-    assert fixed == {'train2017': dict(converted=1, skipped=1),
-                     'val2017': dict(converted=1, skipped=0)}
+    assert fixed == {
+        'train2017': dict(converted=1, skipped=1),
+        'val2017': dict(converted=1, skipped=0)
+    }
     np.testing.assert_array_equal(read_png(label), COARSE['000000000025'])
 
 
@@ -113,8 +117,9 @@ def test_converter_lists_everything_missing(tmp_path):
     conv = load_converter()
     coco, lists = make_fake_coco(tmp_path)
     os.rename(osp.join(coco, 'val2017'), osp.join(coco, 'val2017_moved'))
-    os.remove(osp.join(coco, 'stuffthingmaps_trainval2017', 'train2017',
-                       '000000000030.png'))
+    os.remove(
+        osp.join(coco, 'stuffthingmaps_trainval2017', 'train2017',
+                 '000000000030.png'))
     out = tmp_path / 'out'
     with pytest.raises(FileNotFoundError) as err:
         conv.convert(coco, str(out), lists_dir=lists, check_md5=False)
@@ -138,8 +143,12 @@ def test_converter_checks_md5_and_fine_ids(tmp_path):
                    '000000000139.png')
     Image.fromarray(np.array([[3, 200, 255, 0]], np.uint8)).save(bad)
     with pytest.raises(ValueError, match='000000000139.png: fine ids \\[200'):
-        conv.convert(coco, str(tmp_path / 'out'), lists_dir=lists,
-                     splits=['val2017'], check_md5=False)
+        conv.convert(
+            coco,
+            str(tmp_path / 'out'),
+            lists_dir=lists,
+            splits=['val2017'],
+            check_md5=False)
 
 
 def test_shared_curated_lists_pass_md5():

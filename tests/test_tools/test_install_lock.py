@@ -54,8 +54,10 @@ def test_build_pins_agree_with_lock():
 
 def test_mmcv_setup_py_never_runs_isolated():
     script = open(osp.join(REPO, 'tools', 'setup_env.sh')).read()
-    calls = [line for line in script.splitlines()
-             if re.search(r'\b(download|wheel)\b.*(--no-binary|-w )', line)]
+    calls = [
+        line for line in script.splitlines()
+        if re.search(r'\b(download|wheel)\b.*(--no-binary|-w )', line)
+    ]
     assert calls, 'no mmcv download/wheel step found in setup_env.sh'
     for line in calls:
         assert '--no-build-isolation' in line, line

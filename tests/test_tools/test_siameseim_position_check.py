@@ -14,8 +14,9 @@ def test_reports_the_three_variants(capsys):
     spec = importlib.util.spec_from_file_location('position_check', TOOL)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    module.main(['random', '--images', images, '--num-images', '8',
-                 '--batch-size', '4'])
+    module.main([
+        'random', '--images', images, '--num-images', '8', '--batch-size', '4'
+    ])
     out = capsys.readouterr().out
     assert '| true | other image | same view |' in out
     row = out.strip().splitlines()[-1].split('|')

@@ -15,13 +15,15 @@ from mmseg.models.backbones import VisionTransformer as MMSegViT
 from densesiam_mm.checkpoint import (CheckpointFileError,
                                      check_pretrained_inits, extract_prefix,
                                      read_model_weights)
-
 from ..conftest import REPO_ROOT
 from ..test_models.test_siameseim import WIDTH, batch, build
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'model_converters', 'siameseim_to_vit.py')
-ARCH = dict(embed_dims=WIDTH, num_layers=2, num_heads=2,
-            feedforward_channels=2 * WIDTH)
+ARCH = dict(
+    embed_dims=WIDTH,
+    num_layers=2,
+    num_heads=2,
+    feedforward_channels=2 * WIDTH)
 
 
 def tool():
@@ -48,14 +50,25 @@ def trained(tmp_path_factory):
 
 
 def mmpretrain_vit():
-    return VisionTransformer(arch=ARCH, img_size=224, patch_size=16,
-                             final_norm=False, out_type='raw')
+    return VisionTransformer(
+        arch=ARCH,
+        img_size=224,
+        patch_size=16,
+        final_norm=False,
+        out_type='raw')
 
 
 def mmseg_vit():
-    return MMSegViT(img_size=224, patch_size=16, embed_dims=WIDTH,
-                    num_layers=2, num_heads=2, mlp_ratio=2, patch_bias=True,
-                    norm_cfg=dict(type='LN', eps=1e-6), final_norm=False)
+    return MMSegViT(
+        img_size=224,
+        patch_size=16,
+        embed_dims=WIDTH,
+        num_layers=2,
+        num_heads=2,
+        mlp_ratio=2,
+        patch_bias=True,
+        norm_cfg=dict(type='LN', eps=1e-6),
+        final_norm=False)
 
 
 def test_ours_into_mmpretrain_vit(trained, tmp_path):
@@ -72,8 +85,10 @@ def test_ours_into_mmpretrain_vit(trained, tmp_path):
     # the direct route of the fine-tune configs: full checkpoint + prefix
     vit2 = mmpretrain_vit()
     ckpt = torch.load(path, map_location='cpu', weights_only=False)
-    prefixed = {k[len('backbone.'):]: v for k, v in
-                ckpt['state_dict'].items() if k.startswith('backbone.')}
+    prefixed = {
+        k[len('backbone.'):]: v
+        for k, v in ckpt['state_dict'].items() if k.startswith('backbone.')
+    }
     missing, unexpected = vit2.load_state_dict(prefixed, strict=False)
     assert missing == [] and unexpected == []
 
@@ -100,9 +115,15 @@ def test_ours_into_mmseg_mae_leaves_only_its_own_additions(trained):
     config), the relative position bias (MAE initialises it to 0) and its
     index buffer (computed from the window size)."""
     model, path = trained
-    mae = MMSegMAE(img_size=224, patch_size=16, embed_dims=WIDTH,
-                   num_layers=2, num_heads=2, mlp_ratio=2, init_values=1.0,
-                   norm_cfg=dict(type='LN', eps=1e-6))
+    mae = MMSegMAE(
+        img_size=224,
+        patch_size=16,
+        embed_dims=WIDTH,
+        num_layers=2,
+        num_heads=2,
+        mlp_ratio=2,
+        init_values=1.0,
+        norm_cfg=dict(type='LN', eps=1e-6))
     state = extract_prefix(read_model_weights(path), 'backbone.', path)
     missing, unexpected = mae.load_state_dict(state, strict=False)
     assert unexpected == []
@@ -114,8 +135,11 @@ def test_ours_into_mmseg_mae_leaves_only_its_own_additions(trained):
 def official_layout(backbone_state):
     """The authors' key names and extra branches, built by hand."""
     inverse = {
-        'ln1': 'norm1', 'ln2': 'norm2', 'attn.qkv': 'attn.qkv',
-        'attn.proj': 'attn.proj', 'ffn.layers.0.0': 'mlp.fc1',
+        'ln1': 'norm1',
+        'ln2': 'norm2',
+        'attn.qkv': 'attn.qkv',
+        'attn.proj': 'attn.proj',
+        'ffn.layers.0.0': 'mlp.fc1',
         'ffn.layers.1': 'mlp.fc2'
     }
     official = {}
@@ -178,8 +202,12 @@ def test_bad_files_are_named(tmp_path):
     with pytest.raises(CheckpointFileError, match='resnet.pth'):
         mod.convert(bad, str(tmp_path / 'out.pth'))
     odd = str(tmp_path / 'odd.pth')
-    torch.save({'patch_embed.proj.weight': torch.zeros(1), 'pos_embed':
-                torch.zeros(1), 'blocks.0.weird.weight': torch.zeros(1)}, odd)
+    torch.save(
+        {
+            'patch_embed.proj.weight': torch.zeros(1),
+            'pos_embed': torch.zeros(1),
+            'blocks.0.weird.weight': torch.zeros(1)
+        }, odd)
     with pytest.raises(CheckpointFileError, match='blocks.0.weird.weight'):
         mod.convert(odd, str(tmp_path / 'out.pth'))
 
@@ -221,8 +249,13 @@ def test_transfer_configs_load_the_online_encoder(trained, tmp_path):
                     'siameseim-base_upernet_8xb2-amp-160k_ade20k-512x512.py'))
     init_default_scope('mmseg')
     backbone = cfg.model.backbone
-    backbone.update(embed_dims=WIDTH, num_layers=2, num_heads=2, mlp_ratio=2,
-                    out_indices=[1], pretrained=cfg.model.pretrained)
+    backbone.update(
+        embed_dims=WIDTH,
+        num_layers=2,
+        num_heads=2,
+        mlp_ratio=2,
+        out_indices=[1],
+        pretrained=cfg.model.pretrained)
     backbone.pretrained = converted
     mae = SEG_MODELS.build(backbone)
     mae.init_weights()

@@ -21,8 +21,10 @@ def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('config')
     parser.add_argument('checkpoint')
-    parser.add_argument('--images', help='folder of images (default: the '
-                        'test set image folder of the config)')
+    parser.add_argument(
+        '--images',
+        help='folder of images (default: the '
+        'test set image folder of the config)')
     parser.add_argument('--num-images', type=int, default=20)
     parser.add_argument('--device', default='cpu')
     return parser.parse_args()
@@ -30,8 +32,8 @@ def parse_args():
 
 def test_image_folder(cfg) -> str:
     dataset = cfg.test_dataloader.dataset
-    return osp.join(dataset.get('data_root', ''),
-                    dataset.data_prefix['img_path'])
+    return osp.join(
+        dataset.get('data_root', ''), dataset.data_prefix['img_path'])
 
 
 def main():
@@ -52,8 +54,8 @@ def main():
             minlength=num_clusters).double()
     shares = counts / counts.sum()
     print(f'{len(names)} images from {folder}')
-    print('pixel share per cluster (%): ' +
-          ' '.join(f'{100 * s:.1f}' for s in shares.tolist()))
+    print('pixel share per cluster (%): ' + ' '.join(f'{100 * s:.1f}'
+                                                     for s in shares.tolist()))
     print(f'clusters with >= 1 % of the pixels: '
           f'{int((shares >= 0.01).sum())} / {num_clusters}; largest '
           f'cluster: {100 * shares.max():.1f} %')

@@ -42,18 +42,17 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import densesiam_mm  # noqa: F401  (registers the probes)
-from densesiam_mm.apis import build_runner
-from densesiam_mm.evaluation import ClusteringProbe
+from densesiam_mm.apis import build_runner, registry_hints
 from densesiam_mm.checkpoint import CheckpointFileError, read_model_weights
-from densesiam_mm.models.probes import (DenseFeatureCache,
-                                        backbone_state_dict,
+from densesiam_mm.evaluation import ClusteringProbe
+from densesiam_mm.models.probes import (DenseFeatureCache, backbone_state_dict,
                                         load_backbone_weights, resnet_depth,
                                         resnet_stage_channels)
-from densesiam_mm.apis import registry_hints
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DATA_CONFIGS = {
-    'camvid': 'configs/benchmarks/dense_probe/camvid/'
+    'camvid':
+    'configs/benchmarks/dense_probe/camvid/'
     'linear-probe_resnet18-c5_1xb16-200i_camvid-320x240.py',
 }
 
@@ -64,8 +63,8 @@ def parse_args(argv=None):
     parser.add_argument(
         'checkpoint',
         help="checkpoint holding the backbone, or 'random' for a random one")
-    parser.add_argument('--data', choices=sorted(DATA_CONFIGS),
-                        default='camvid')
+    parser.add_argument(
+        '--data', choices=sorted(DATA_CONFIGS), default='camvid')
     parser.add_argument('--config', help='probe config (overrides --data)')
     parser.add_argument(
         '--probe', choices=['linear', 'kmeans', 'both'], default='both')
@@ -83,11 +82,15 @@ def parse_args(argv=None):
         type=int,
         default=3,
         help='also k-means with this multiple of the classes (0: off)')
-    parser.add_argument('--work-dir', help='default: work_dirs/dense_probe/'
-                        '<checkpoint name>')
+    parser.add_argument(
+        '--work-dir',
+        help='default: work_dirs/dense_probe/'
+        '<checkpoint name>')
     parser.add_argument('--out', help='result JSON file')
     parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
         help='override probe config settings')
     return parser.parse_args(argv)
 
@@ -122,8 +125,8 @@ def set_stages(cfg, stages):
 def prepare_backbone(cfg, checkpoint, work_dir):
     """Write the backbone weights to ``work_dir/backbone.pth`` (strictly
     checked against the probed backbone) and point the config at them."""
-    from mmseg.registry import MODELS
     from mmengine.registry import DefaultScope
+    from mmseg.registry import MODELS
     weights = None
     if checkpoint != 'random':
         weights = backbone_state_dict(read_model_weights(checkpoint))
@@ -137,8 +140,9 @@ def prepare_backbone(cfg, checkpoint, work_dir):
     if checkpoint != 'random':
         load_backbone_weights(backbone, checkpoint)
     out = osp.join(work_dir, 'backbone.pth')
-    torch.save(dict(state_dict=backbone.state_dict(),
-                    meta=dict(source=checkpoint)), out)
+    torch.save(
+        dict(state_dict=backbone.state_dict(), meta=dict(source=checkpoint)),
+        out)
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=out)
     return out
 
@@ -174,8 +178,10 @@ def linear_probe(cfg, seeds, work_dir):
         entry['seeds'].append(seed)
         for name in ('mIoU', 'aAcc', 'mAcc'):
             entry[name].append(float(metrics[name]))
-        print(f'linear probe seed {seed}: mIoU {metrics["mIoU"]:.2f} '
-              f'({entry["seconds"][-1]:.0f} s)', flush=True)
+        print(
+            f'linear probe seed {seed}: mIoU {metrics["mIoU"]:.2f} '
+            f'({entry["seconds"][-1]:.0f} s)',
+            flush=True)
     return summarise(entry), runner
 
 
@@ -229,8 +235,8 @@ def main(argv=None):
         cfg.param_scheduler[0].end = args.iters
     name = 'random' if args.checkpoint == 'random' else osp.splitext(
         osp.basename(args.checkpoint))[0]
-    work_dir = osp.abspath(args.work_dir or osp.join(
-        'work_dirs', 'dense_probe', name))
+    work_dir = osp.abspath(
+        args.work_dir or osp.join('work_dirs', 'dense_probe', name))
     os.makedirs(work_dir, exist_ok=True)
     try:
         prepare_backbone(cfg, args.checkpoint, work_dir)
@@ -250,8 +256,7 @@ def main(argv=None):
     with registry_hints():
         runner = None
         if args.probe in ('linear', 'both'):
-            result['linear'], runner = linear_probe(cfg, args.seeds,
-                                                    work_dir)
+            result['linear'], runner = linear_probe(cfg, args.seeds, work_dir)
         if args.probe in ('kmeans', 'both'):
             result.update(
                 kmeans_probe(cfg, args.seeds, args.over_clustering, runner,

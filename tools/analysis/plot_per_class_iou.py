@@ -45,29 +45,37 @@ def plot(ious: dict, out: str, things=(), title=None, miou=None) -> None:
     import matplotlib.pyplot as plt
 
     names = list(ious)
-    values = [0. if v is None or math.isnan(v) else float(v)
-              for v in ious.values()]
-    colors = ['tab:orange' if name in things else 'tab:blue'
-              for name in names]
+    values = [
+        0. if v is None or math.isnan(v) else float(v) for v in ious.values()
+    ]
+    colors = ['tab:orange' if name in things else 'tab:blue' for name in names]
     fig, ax = plt.subplots(figsize=(max(6, 0.45 * len(names) + 2), 4))
     bars = ax.bar(range(len(names)), values, color=colors)
     for bar, value in zip(bars, ious.values()):
         label = 'n/a' if value is None or math.isnan(value) \
             else f'{value:.1f}'
-        ax.annotate(label, (bar.get_x() + bar.get_width() / 2,
-                            bar.get_height()),
-                    ha='center', va='bottom', fontsize=7)
+        ax.annotate(
+            label, (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+            ha='center',
+            va='bottom',
+            fontsize=7)
     if miou is not None and not math.isnan(miou):
-        ax.axhline(miou, color='k', linestyle='--', linewidth=1,
-                   label=f'mIoU {miou:.1f}')
+        ax.axhline(
+            miou,
+            color='k',
+            linestyle='--',
+            linewidth=1,
+            label=f'mIoU {miou:.1f}')
     ax.set_xticks(range(len(names)))
     ax.set_xticklabels(names, rotation=60, ha='right', fontsize=8)
     ax.set_ylabel('IoU (%)')
     ax.set_ylim(0, max(100, max(values, default=0) + 5))
     if things:
         from matplotlib.patches import Patch
-        handles = [Patch(color='tab:orange', label='thing'),
-                   Patch(color='tab:blue', label='stuff')]
+        handles = [
+            Patch(color='tab:orange', label='thing'),
+            Patch(color='tab:blue', label='stuff')
+        ]
         if miou is not None:
             handles += ax.get_legend_handles_labels()[0]
         ax.legend(handles=handles, fontsize=8)

@@ -17,8 +17,8 @@ import sys
 
 def read_scalars(work_dir: str) -> dict:
     """``{iter: row}`` of every logged training row under ``work_dir``."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         raise FileNotFoundError(
             f'no */vis_data/scalars.json under {work_dir}: not an mmengine '

@@ -2,7 +2,8 @@
 """Does a SiameseIM predictor use the relative position code?
 
     python tools/analysis/siameseim_position_check.py CKPT \
-        [--config CONFIG (default: the CPU demo config)] [--images DIR] [--num-images 96] [--batch-size 32] [--seed 0]
+        [--config CONFIG (default: the CPU demo config)] [--images DIR] \
+        [--num-images 96] [--batch-size 32] [--seed 0]
 
 Builds the model of ``--config``, loads ``CKPT`` (``random``: the config's
 initialisation, target = online), makes view pairs of real images with the
@@ -69,14 +70,16 @@ def losses(model, data):
     boxes, flips = view_geometry_from_samples(samples, views[0].device)
     dims = model.head.embed_dims
     codes = {
-        'true': relative_position_code(boxes[:, 0], flips[:, 0], boxes[:, 1],
-                                       flips[:, 1], grid, dims),
-        'other image': relative_position_code(
-            boxes[:, 0], flips[:, 0], boxes[:, 1].roll(1, 0),
-            flips[:, 1].roll(1, 0), grid, dims),
-        'same view': relative_position_code(boxes[:, 0], flips[:, 0],
-                                            boxes[:, 0], flips[:, 0], grid,
-                                            dims),
+        'true':
+        relative_position_code(boxes[:, 0], flips[:, 0], boxes[:, 1],
+                               flips[:, 1], grid, dims),
+        'other image':
+        relative_position_code(boxes[:, 0], flips[:, 0], boxes[:,
+                                                               1].roll(1, 0),
+                               flips[:, 1].roll(1, 0), grid, dims),
+        'same view':
+        relative_position_code(boxes[:, 0], flips[:, 0], boxes[:, 0],
+                               flips[:, 0], grid, dims),
     }
     return {
         name: model.head.loss(model.head(online, mask, code), target).item()
@@ -95,8 +98,9 @@ def main(argv=None):
     parser.add_argument('--seed', type=int, default=0)
     args = parser.parse_args(argv)
 
-    files = sorted(glob.glob(osp.join(args.images, '*.jpg')) +
-                   glob.glob(osp.join(args.images, '*.png')))
+    files = sorted(
+        glob.glob(osp.join(args.images, '*.jpg')) +
+        glob.glob(osp.join(args.images, '*.png')))
     if not files:
         sys.exit(f'error: no .jpg/.png images in {args.images}')
     files = files[:args.num_images]
@@ -116,7 +120,7 @@ def main(argv=None):
         for name, value in losses(model, data).items():
             totals[name] = totals.get(name, 0.) + value * len(chunk)
         count += len(chunk)
-    print(f'| checkpoint | images | ' + ' | '.join(totals) + ' |')
+    print('| checkpoint | images | ' + ' | '.join(totals) + ' |')
     print('| --- | --- | ' + ' | '.join('---' for _ in totals) + ' |')
     print(f'| {args.checkpoint} | {count} | ' +
           ' | '.join(f'{v / count:.4f}' for v in totals.values()) + ' |')

@@ -2,7 +2,8 @@
 """Draw the PixSim correspondences of two augmented views of an image.
 
     python tools/analysis/visualize_correspondence.py IMAGE \\
-        [--config configs/densesiam/densesiam_resnet18_1xb16-coslr-300i_camvid-128x128.py] \\
+        [--config CONFIG (default: the 300-iteration CamVid DenseSiam
+        config)] \\
         [--grid-size 7] [--seed 0] [--out correspondence.png]
 
 Runs the config's two-view pipeline (``MultiViewWithGeometry``: crop box
@@ -44,8 +45,7 @@ def two_view_pipeline(cfg: Config):
         raise ValueError(
             'the config\'s train pipeline has no MultiViewWithGeometry '
             f'(transforms: {types}); it makes no view pairs to draw.')
-    steps = copy.deepcopy(pipeline[:types.index('MultiViewWithGeometry') +
-                                   1])
+    steps = copy.deepcopy(pipeline[:types.index('MultiViewWithGeometry') + 1])
     import densesiam_mm  # noqa: F401  (registers the transforms)
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         return Compose(steps)
@@ -71,14 +71,13 @@ def correspondence_points(view_boxes: np.ndarray, view_flips: np.ndarray,
     from densesiam_mm.models.utils import view_correspondence
     boxes = torch.as_tensor(np.asarray(view_boxes), dtype=torch.float32)
     flips = torch.as_tensor(np.asarray(view_flips), dtype=torch.bool)
-    corr = view_correspondence(boxes[0:1], flips[0:1], boxes[1:2],
-                               flips[1:2], grid_size)
+    corr = view_correspondence(boxes[0:1], flips[0:1], boxes[1:2], flips[1:2],
+                               grid_size)
     out = dict(
         original=corr.points[0].reshape(-1, 2).numpy(),
         valid=bool(corr.valid[0]))
     for name, grid, (height, width) in (('view1', corr.grid1, view_sizes[0]),
-                                        ('view2', corr.grid2,
-                                         view_sizes[1])):
+                                        ('view2', corr.grid2, view_sizes[1])):
         size = torch.tensor([width, height], dtype=torch.float32)
         out[name] = ((grid[0].reshape(-1, 2) + 1) / 2 * size).numpy()
     return out
@@ -105,7 +104,9 @@ def make_views(image_path: str, cfg: Config, seed: int) -> dict:
     return results
 
 
-def draw(results: dict, grid_size: int, out_file: str = None,
+def draw(results: dict,
+         grid_size: int,
+         out_file: str = None,
          display_height: int = None) -> dict:
     """Draw the panel; returns the drawn coordinates (see
     :func:`correspondence_points`) and, per panel, the offset and scale
@@ -119,8 +120,8 @@ def draw(results: dict, grid_size: int, out_file: str = None,
         original = mmcv.imrescale(original, orig_scale)
     views = [mmcv.bgr2rgb(v) for v in results['img']]
     boxes, flips = results['view_boxes'], results['view_flips']
-    points = correspondence_points(boxes, flips,
-                                   [v.shape[:2] for v in views], grid_size)
+    points = correspondence_points(boxes, flips, [v.shape[:2] for v in views],
+                                   grid_size)
 
     height = original.shape[0]
     gap = 12
@@ -131,8 +132,10 @@ def draw(results: dict, grid_size: int, out_file: str = None,
     ]
     width = original.shape[1] + sum(s.shape[1] for s in shown) + 2 * gap
     canvas = np.full((height + 28, width, 3), 255, np.uint8)
-    offsets = [0, original.shape[1] + gap,
-               original.shape[1] + 2 * gap + shown[0].shape[1]]
+    offsets = [
+        0, original.shape[1] + gap,
+        original.shape[1] + 2 * gap + shown[0].shape[1]
+    ]
     canvas[28:, :original.shape[1]] = original
     for offset, view in zip(offsets[1:], shown):
         canvas[28:28 + view.shape[0], offset:offset + view.shape[1]] = view
@@ -144,7 +147,8 @@ def draw(results: dict, grid_size: int, out_file: str = None,
         visualizer.draw_bboxes(
             torch.tensor(box)[None] * orig_scale +
             torch.tensor([0, 28, 0, 28]),
-            edge_colors=[colour], line_widths=3)
+            edge_colors=[colour],
+            line_widths=3)
     panels = [('original', offsets[0], orig_scale)] + [
         (f'view{i + 1}', offsets[i + 1], scales[i]) for i in range(2)
     ]
@@ -153,7 +157,8 @@ def draw(results: dict, grid_size: int, out_file: str = None,
         xy = points[name] * scale + np.array([offset, 28])
         placed[name] = dict(offset=(offset, 28), scale=scale)
         visualizer.draw_points(
-            torch.tensor(xy), colors=colours,
+            torch.tensor(xy),
+            colors=colours,
             sizes=np.full(len(xy), max(10, height // 9)))
     titles = ['original, boxes: view 1 red, view 2 blue'] + [
         f'view {i + 1}{" (flipped)" if flips[i] else ""}' for i in range(2)
@@ -162,8 +167,10 @@ def draw(results: dict, grid_size: int, out_file: str = None,
         visualizer.draw_texts(
             title, torch.tensor([offset + 4, 4]), colors='k', font_sizes=11)
     if not points['valid']:
-        visualizer.draw_texts('no overlap: this pair adds no dense loss',
-                              torch.tensor([4, height]), colors='r')
+        visualizer.draw_texts(
+            'no overlap: this pair adds no dense loss',
+            torch.tensor([4, height]),
+            colors='r')
     if out_file:
         mmcv.imwrite(mmcv.rgb2bgr(visualizer.get_image()), out_file)
     points['panels'] = placed
@@ -174,13 +181,19 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('image')
     parser.add_argument('--config', default=DEFAULT_CONFIG)
-    parser.add_argument('--grid-size', type=int, default=None,
-                        help='K (default: the config\'s model.grid_size)')
+    parser.add_argument(
+        '--grid-size',
+        type=int,
+        default=None,
+        help='K (default: the config\'s model.grid_size)')
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument('--out', default='correspondence.png')
-    parser.add_argument('--height', type=int, default=None,
-                        help='display height of every panel in pixels '
-                        '(default: the original image\'s)')
+    parser.add_argument(
+        '--height',
+        type=int,
+        default=None,
+        help='display height of every panel in pixels '
+        '(default: the original image\'s)')
     return parser.parse_args(argv)
 
 

@@ -33,10 +33,10 @@ STD = np.array([58.395, 57.12, 57.375], np.float32)
 def build_backbone(checkpoint: str):
     """A frozen mmseg ResNet (depth read from the weights) with the
     checkpoint's backbone weights, or random weights (seed 0)."""
-    import densesiam_mm  # noqa: F401
     from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
 
+    import densesiam_mm  # noqa: F401
     from densesiam_mm.checkpoint import read_model_weights
     from densesiam_mm.models.probes import (backbone_state_dict,
                                             load_backbone_weights,
@@ -48,8 +48,11 @@ def build_backbone(checkpoint: str):
     with DefaultScope.overwrite_default_scope('mmseg'):
         torch.manual_seed(0)
         backbone = MODELS.build(
-            dict(type='ResNet', depth=depth, out_indices=(0, 1, 2, 3),
-                 norm_cfg=dict(type='BN')))
+            dict(
+                type='ResNet',
+                depth=depth,
+                out_indices=(0, 1, 2, 3),
+                norm_cfg=dict(type='BN')))
         backbone.init_weights()
     if checkpoint != 'random':
         load_backbone_weights(backbone, checkpoint)
@@ -79,8 +82,7 @@ def pca_rgb(feats: torch.Tensor, size) -> np.ndarray:
     projected = pixels @ components[:3].T  # (h * w, 3)
     low = torch.quantile(projected, 0.01, dim=0)
     high = torch.quantile(projected, 0.99, dim=0)
-    projected = ((projected - low) / (high - low).clamp(min=1e-12)).clamp(
-        0, 1)
+    projected = ((projected - low) / (high - low).clamp(min=1e-12)).clamp(0, 1)
     rgb = projected.T.reshape(1, 3, height, width).float()
     rgb = F.interpolate(rgb, size, mode='bilinear', align_corners=False)
     return (rgb[0].permute(1, 2, 0).numpy() * 255).round().astype(np.uint8)
@@ -96,8 +98,7 @@ def cluster_map(seg_config: str, seg_checkpoint: str, image_path: str,
     clusters = result.pred_sem_seg.data[0].cpu().numpy()
     palette = np.array(model.dataset_meta['palette'], np.uint8)
     painted = palette[clusters]
-    return mmcv.imresize(painted, (size[1], size[0]),
-                         interpolation='nearest')
+    return mmcv.imresize(painted, (size[1], size[0]), interpolation='nearest')
 
 
 def render(panels, out_file: str) -> np.ndarray:
@@ -124,18 +125,32 @@ def render(panels, out_file: str) -> np.ndarray:
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('image')
-    parser.add_argument('--checkpoints', nargs='+', required=True,
-                        help="checkpoint files, or 'random'")
+    parser.add_argument(
+        '--checkpoints',
+        nargs='+',
+        required=True,
+        help="checkpoint files, or 'random'")
     parser.add_argument('--names', nargs='+', help='panel titles')
-    parser.add_argument('--stage', type=int, default=3,
-                        help='backbone output (3: C5, stride 32)')
-    parser.add_argument('--scale', type=int, nargs=2, default=(640, 480),
-                        metavar=('W', 'H'), help='network input size')
+    parser.add_argument(
+        '--stage',
+        type=int,
+        default=3,
+        help='backbone output (3: C5, stride 32)')
+    parser.add_argument(
+        '--scale',
+        type=int,
+        nargs=2,
+        default=(640, 480),
+        metavar=('W', 'H'),
+        help='network input size')
     parser.add_argument('--seg-config')
     parser.add_argument('--seg-checkpoint')
-    parser.add_argument('--height', type=int, default=None,
-                        help='display height of the panels (default: the '
-                        'image\'s)')
+    parser.add_argument(
+        '--height',
+        type=int,
+        default=None,
+        help='display height of the panels (default: the '
+        'image\'s)')
     parser.add_argument('--out', default='dense_features.png')
     return parser.parse_args(argv)
 
@@ -161,8 +176,8 @@ def main(argv=None):
         except CheckpointFileError as err:
             raise SystemExit(f'error: {err}')
         feats = dense_features(backbone, net_input, args.stage)
-        panels.append((f'{name} (C{args.stage + 2} PCA)',
-                       pca_rgb(feats, shown_size)))
+        panels.append(
+            (f'{name} (C{args.stage + 2} PCA)', pca_rgb(feats, shown_size)))
     if args.seg_checkpoint:
         if not args.seg_config:
             raise SystemExit('error: --seg-checkpoint needs --seg-config')
@@ -170,7 +185,9 @@ def main(argv=None):
                        cluster_map(args.seg_config, args.seg_checkpoint,
                                    args.image, shown_size)))
     render(panels, args.out)
-    print(f'{args.out}: {len(panels)} panels ({", ".join(n for n, _ in panels)})')
+    print(
+        f'{args.out}: {len(panels)} panels ({", ".join(n for n, _ in panels)})'
+    )
 
 
 if __name__ == '__main__':

@@ -108,8 +108,8 @@ def find_runs(root: str) -> 'OrderedDict[str, list]':
     ``root`` without a trailing ``seed*`` component.
     """
     run_dirs = set()
-    for path in glob.glob(osp.join(root, '**', '*', 'vis_data'),
-                          recursive=True):
+    for path in glob.glob(
+            osp.join(root, '**', '*', 'vis_data'), recursive=True):
         run_dirs.add(osp.dirname(osp.dirname(path)))
     for path in glob.glob(osp.join(root, '**', '*', '*.log'), recursive=True):
         stamp = osp.dirname(path)
@@ -119,8 +119,9 @@ def find_runs(root: str) -> 'OrderedDict[str, list]':
     for run_dir in sorted(run_dirs):
         metrics = read_run(run_dir)
         if metrics is None:
-            print(f'skipped {run_dir}: no validation metrics logged',
-                  file=sys.stderr)
+            print(
+                f'skipped {run_dir}: no validation metrics logged',
+                file=sys.stderr)
             continue
         rel = osp.relpath(run_dir, root)
         parts = rel.split(osp.sep)
@@ -159,8 +160,10 @@ def summarise(name: str, runs: dict) -> list:
         else:
             label = name if not rows else f'{name} [{benchmark}]'
             rows.append(
-                dict(name=label, cells=cells,
-                     benchmarks=[(benchmark, len(metrics))]))
+                dict(
+                    name=label,
+                    cells=cells,
+                    benchmarks=[(benchmark, len(metrics))]))
     return rows
 
 

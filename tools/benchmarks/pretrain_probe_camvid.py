@@ -2,10 +2,12 @@
 """DenseSiam vs SimSiam on CamVid at a real CPU budget: pre-train, probe,
 fine-tune, tabulate.
 
-    OMP_NUM_THREADS=1 nice -n 10 python tools/benchmarks/pretrain_probe_camvid.py \\
+    OMP_NUM_THREADS=1 nice -n 10 \\
+        python tools/benchmarks/pretrain_probe_camvid.py \\
         [--work-dir work_dirs/pretrain_probe_camvid] [--iters N] \\
         [--probe-seeds 0 1 2] [--finetune-seeds 0 1 2] \\
-        [--phases pretrain probe finetune] [--methods ...] [--pretrain-seed S] \\
+        [--phases pretrain probe finetune] [--methods ...] \\
+        [--pretrain-seed S] \\
         [--table docs/dense_probe.md]
 
 1. **Pre-train** a ResNet-18 on the 367 CamVid train frames (labels unused)
@@ -39,11 +41,14 @@ REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 PROBE = osp.join(REPO_ROOT, 'tools', 'analysis', 'dense_probe.py')
 PRETRAIN_CONFIGS = {
-    'DenseSiam': 'configs/densesiam/'
+    'DenseSiam':
+    'configs/densesiam/'
     'densesiam_resnet18_1xb16-coslr-300i_camvid-128x128.py',
-    'SimSiam': 'configs/simsiam/'
+    'SimSiam':
+    'configs/simsiam/'
     'simsiam_resnet18_1xb16-coslr-300i_camvid-128x128.py',
-    'DenseSiam (λ2 = 0)': 'configs/densesiam/'
+    'DenseSiam (λ2 = 0)':
+    'configs/densesiam/'
     'densesiam-wo-regionsim_resnet18_1xb16-coslr-300i_camvid-128x128.py',
 }
 RANDOM_INIT = 'random init'
@@ -88,12 +93,14 @@ def pretrain(name, work_dir, iters, seed=None):
         with open(timing_file) as f:
             timing.update(json.load(f))
     if osp.isfile(ckpt):
-        print(f'{name}: reusing {ckpt} ({timing["seconds"] / 60:.1f} min)',
-              flush=True)
+        print(
+            f'{name}: reusing {ckpt} ({timing["seconds"] / 60:.1f} min)',
+            flush=True)
         return ckpt, timing
     os.makedirs(out_dir, exist_ok=True)
-    cmd = [sys.executable, TRAIN, PRETRAIN_CONFIGS[name], '--work-dir',
-           out_dir]
+    cmd = [
+        sys.executable, TRAIN, PRETRAIN_CONFIGS[name], '--work-dir', out_dir
+    ]
     if osp.isfile(osp.join(out_dir, 'last_checkpoint')):
         cmd.append('--resume')
     options = []
@@ -106,16 +113,20 @@ def pretrain(name, work_dir, iters, seed=None):
         options.append(f'randomness.seed={seed}')
     if options:
         cmd += ['--cfg-options', *options]
-    print(f'{name}: pre-training {iters} iterations '
-          f'({"resumed" if "--resume" in cmd else "new"})', flush=True)
+    print(
+        f'{name}: pre-training {iters} iterations '
+        f'({"resumed" if "--resume" in cmd else "new"})',
+        flush=True)
     seconds, cpu_seconds = run(cmd, out_dir + '.log', append=True)
     timing['seconds'] += seconds
     timing['cpu_seconds'] += cpu_seconds
     timing['segments'] += 1
     with open(timing_file, 'w') as f:
         json.dump(timing, f)
-    print(f'{name}: pre-trained in {timing["seconds"] / 60:.1f} min '
-          f'({timing["cpu_seconds"] / 60:.1f} CPU min)', flush=True)
+    print(
+        f'{name}: pre-trained in {timing["seconds"] / 60:.1f} min '
+        f'({timing["cpu_seconds"] / 60:.1f} CPU min)',
+        flush=True)
     return ckpt, timing
 
 
@@ -134,16 +145,17 @@ def probe(name, ckpt, seeds, work_dir):
             return json.load(f)
     os.makedirs(out_dir, exist_ok=True)
     cmd = [
-        sys.executable, PROBE, ckpt or 'random', '--probe', 'both',
-        '--seeds', *map(str, seeds), '--work-dir', out_dir, '--out',
-        result_file
+        sys.executable, PROBE, ckpt or 'random', '--probe', 'both', '--seeds',
+        *map(str, seeds), '--work-dir', out_dir, '--out', result_file
     ]
     seconds, _ = run(cmd, out_dir + '.log')
     with open(result_file) as f:
         result = json.load(f)
-    print(f'{name}: probes in {seconds:.0f} s: linear mIoU '
-          f'{result["linear"]["mIoU_mean"]:.2f}, k-means mIoU '
-          f'{result["kmeans"]["mIoU_mean"]:.2f}', flush=True)
+    print(
+        f'{name}: probes in {seconds:.0f} s: linear mIoU '
+        f'{result["linear"]["mIoU_mean"]:.2f}, k-means mIoU '
+        f'{result["kmeans"]["mIoU_mean"]:.2f}',
+        flush=True)
     return result
 
 
@@ -175,8 +187,7 @@ def table(rows, args, iters):
     for name, row in rows.items():
         timing = row.get('pretrain_time')
         wall = (f'{timing["seconds"] / 60:.1f} / '
-                f'{timing["cpu_seconds"] / 60:.1f} min'
-                if timing else '-')
+                f'{timing["cpu_seconds"] / 60:.1f} min' if timing else '-')
         cells = [name, wall]
         probes = row.get('probe')
         if probes:
@@ -220,10 +231,10 @@ def parse_args(argv=None):
         type=int,
         default=None,
         help='pre-training iterations (default: the configs\' schedule)')
-    parser.add_argument('--probe-seeds', type=int, nargs='+',
-                        default=[0, 1, 2])
-    parser.add_argument('--finetune-seeds', type=int, nargs='+',
-                        default=[0, 1, 2])
+    parser.add_argument(
+        '--probe-seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument(
+        '--finetune-seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument(
         '--phases',
         nargs='+',
@@ -275,16 +286,23 @@ def main(argv=None):
                 metrics, seconds = transfer.finetune(
                     slug(name), row['checkpoint'], seed, work_dir)
                 row.setdefault('finetune', []).append(metrics)
-                print(f'{name} FCN seed {seed}: mIoU {metrics["mIoU"]:.2f} '
-                      f'({seconds:.0f} s)', flush=True)
+                print(
+                    f'{name} FCN seed {seed}: mIoU {metrics["mIoU"]:.2f} '
+                    f'({seconds:.0f} s)',
+                    flush=True)
     text = table(rows, args, iters)
     print(text)
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(text + '\n')
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(iters=iters, probe_seeds=args.probe_seeds,
-                       finetune_seeds=args.finetune_seeds, rows=rows), f,
-                  indent=2)
+        json.dump(
+            dict(
+                iters=iters,
+                probe_seeds=args.probe_seeds,
+                finetune_seeds=args.finetune_seeds,
+                rows=rows),
+            f,
+            indent=2)
     write_table(text, args.table)
     return rows
 

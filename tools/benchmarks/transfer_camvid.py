@@ -33,7 +33,8 @@ import time
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 PRETRAIN_CONFIGS = {
-    'DenseSiam': 'configs/densesiam/densesiam_resnet18_1xb16-coslr-200i_camvid.py',  # noqa: E501
+    'DenseSiam':
+    'configs/densesiam/densesiam_resnet18_1xb16-coslr-200i_camvid.py',  # noqa: E501
     'SimSiam': 'configs/simsiam/simsiam_resnet18_1xb16-coslr-200i_camvid.py',
 }
 FINETUNE_CONFIG = ('configs/benchmarks/mmsegmentation/camvid/'
@@ -79,17 +80,18 @@ def pretrain(name, work_dir, iters, batch):
         f'default_hooks.checkpoint.interval={iters}', 'randomness.seed=0'
     ]
     seconds, _ = run(cmd, out_dir + '.log')
-    print(f'{name}: pre-trained {iters} iterations in {seconds:.0f} s',
-          flush=True)
+    print(
+        f'{name}: pre-trained {iters} iterations in {seconds:.0f} s',
+        flush=True)
     return ckpt
 
 
 def last_val_metrics(run_dir):
     """``{'mIoU': ..., 'aAcc': ...}`` of the last validation of a run."""
-    stamps = sorted(d for d in os.listdir(run_dir)
-                    if osp.isdir(osp.join(run_dir, d, 'vis_data')))
-    with open(osp.join(run_dir, stamps[-1], 'vis_data',
-                       'scalars.json')) as f:
+    stamps = sorted(
+        d for d in os.listdir(run_dir)
+        if osp.isdir(osp.join(run_dir, d, 'vis_data')))
+    with open(osp.join(run_dir, stamps[-1], 'vis_data', 'scalars.json')) as f:
         records = [json.loads(line) for line in f if line.strip()]
     val = [r for r in records if 'mIoU' in r]
     if not val:
@@ -153,8 +155,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     if len(args.seeds) < 3:
-        print('warning: fewer than 3 seeds; std is not meaningful',
-              file=sys.stderr)
+        print(
+            'warning: fewer than 3 seeds; std is not meaningful',
+            file=sys.stderr)
     work_dir = osp.abspath(args.work_dir)
     os.makedirs(work_dir, exist_ok=True)
     start = time.time()
@@ -169,8 +172,10 @@ def main(argv=None):
         for init, ckpt in inits.items():
             metrics, seconds = finetune(init, ckpt, seed, work_dir)
             results.setdefault(init, []).append(metrics)
-            print(f'{init:9s} seed {seed}: mIoU {metrics["mIoU"]:.2f} '
-                  f'aAcc {metrics["aAcc"]:.2f} ({seconds:.0f} s)', flush=True)
+            print(
+                f'{init:9s} seed {seed}: mIoU {metrics["mIoU"]:.2f} '
+                f'aAcc {metrics["aAcc"]:.2f} ({seconds:.0f} s)',
+                flush=True)
     text = table(results, args.seeds)
     minutes = (time.time() - start) / 60
     print(text)
@@ -178,9 +183,14 @@ def main(argv=None):
     with open(osp.join(work_dir, 'results.md'), 'w') as f:
         f.write(text + '\n')
     with open(osp.join(work_dir, 'results.json'), 'w') as f:
-        json.dump(dict(seeds=args.seeds, results=results,
-                       pretrain_iters=args.pretrain_iters,
-                       pretrain_batch=args.pretrain_batch), f, indent=2)
+        json.dump(
+            dict(
+                seeds=args.seeds,
+                results=results,
+                pretrain_iters=args.pretrain_iters,
+                pretrain_batch=args.pretrain_batch),
+            f,
+            indent=2)
     return results
 
 

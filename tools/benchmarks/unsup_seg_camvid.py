@@ -68,20 +68,22 @@ ROWS = {
                'picie-official', {}, False),
     'dss-official': ('DenseSiam-Seg, authors\' recipe (= + RegionSim)',
                      'dss-official', {}, False),
-    'dss-variant': ('DenseSiam-Seg, earlier variant', 'dss-variant', {},
-                    False),
-    'picie-official': ('PiCIE, authors\' recipe', 'picie-official', {},
-                       False),
+    'dss-variant':
+    ('DenseSiam-Seg, earlier variant', 'dss-variant', {}, False),
+    'picie-official': ('PiCIE, authors\' recipe', 'picie-official', {}, False),
     'picie-variant': ('PiCIE, earlier variant', 'picie-variant', {}, False),
     'pixsim': ('Table 5: PixSim only', 'dss-official',
-               dict(aux_projector=None, aux_pix_sim_head=None,
-                    pseudo_label_loss=None, region_sim_head=None), True),
+               dict(
+                   aux_projector=None,
+                   aux_pix_sim_head=None,
+                   pseudo_label_loss=None,
+                   region_sim_head=None), True),
     'pixsim-aux': ('Table 5: PixSim + aux', 'dss-official',
                    dict(pseudo_label_loss=None, region_sim_head=None), True),
     'pixsim-aux-seg': ('Table 5: PixSim + aux + L_seg', 'dss-official',
                        dict(region_sim_head=None), True),
-    'dss-official-lr0.05': ('DenseSiam-Seg, authors\' recipe at lr 0.05',
-                            'dss-official', {}, False),
+    'dss-official-lr0.05':
+    ('DenseSiam-Seg, authors\' recipe at lr 0.05', 'dss-official', {}, False),
 }
 
 
@@ -107,23 +109,39 @@ def parse_args(argv=None):
     parser.add_argument('--work-dir', default='work_dirs/unsup_seg_camvid')
     parser.add_argument('--epochs', type=int, default=2)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
-    parser.add_argument('--inits', nargs='+', default=['random'],
-                        choices=['random', 'pretrained'])
-    parser.add_argument('--pretrained', default=None,
-                        help='DenseSiam pre-training checkpoint (backbone.*)')
-    parser.add_argument('--rows', nargs='+', default=list(ROWS),
-                        choices=list(ROWS))
     parser.add_argument(
-        '--frames', type=int, nargs=2, default=None, metavar=('TRAIN', 'VAL'),
+        '--inits',
+        nargs='+',
+        default=['random'],
+        choices=['random', 'pretrained'])
+    parser.add_argument(
+        '--pretrained',
+        default=None,
+        help='DenseSiam pre-training checkpoint (backbone.*)')
+    parser.add_argument(
+        '--rows', nargs='+', default=list(ROWS), choices=list(ROWS))
+    parser.add_argument(
+        '--frames',
+        type=int,
+        nargs=2,
+        default=None,
+        metavar=('TRAIN', 'VAL'),
         help='use only the first TRAIN / VAL frames (smoke runs)')
     parser.add_argument(
-        '--train-stride', type=int, default=1,
+        '--train-stride',
+        type=int,
+        default=1,
         help='train on every STRIDE-th train frame (all sequences, fewer '
         'frames)')
-    parser.add_argument('--report-only', action='store_true',
-                        help='write the table and plot of the runs done')
-    parser.add_argument('--view-size', type=int, default=None,
-                        help='override the view size of every row')
+    parser.add_argument(
+        '--report-only',
+        action='store_true',
+        help='write the table and plot of the runs done')
+    parser.add_argument(
+        '--view-size',
+        type=int,
+        default=None,
+        help='override the view size of every row')
     return parser.parse_args(argv)
 
 
@@ -210,8 +228,8 @@ def run_once(row, cfg):
     runner = Runner.from_cfg(cfg)
     if row == 'kmeans':
         runner.model.init_weights()
-        hook = next(h for h in runner.hooks
-                    if isinstance(h, KMeansClusteringHook))
+        hook = next(
+            h for h in runner.hooks if isinstance(h, KMeansClusteringHook))
         cpu_start = time.process_time()
         hook.cluster(runner)  # the config's clustering step
         times = [hook.last_time]
@@ -223,7 +241,10 @@ def run_once(row, cfg):
         times, cpu_times = timer.times, timer.cpu_times
     metrics = runner.test()
     return dict(
-        metrics={k: float(v) for k, v in metrics.items()},
+        metrics={
+            k: float(v)
+            for k, v in metrics.items()
+        },
         epoch_times=times,
         epoch_cpu_times=cpu_times,
         val_frames=len(runner.test_dataloader.dataset),
@@ -252,8 +273,8 @@ def table(runs, rows, inits, seeds):
     for init in inits:
         for row in rows:
             done = [
-                runs[key] for key in
-                (f'{row}_{init}_seed{seed}' for seed in seeds) if key in runs
+                runs[key] for key in (f'{row}_{init}_seed{seed}'
+                                      for seed in seeds) if key in runs
             ]
             if not done:
                 continue
@@ -307,10 +328,12 @@ def main(argv=None):
                 runs[key] = result
                 with open(runs_file, 'w') as f:
                     json.dump(runs, f, indent=1)
-                print(f"{key}: mIoU {result['metrics']['mIoU']:.2f}, "
-                      f"epochs {[round(t) for t in result['epoch_times']]} s"
-                      f" (CPU {[round(t) for t in result['epoch_cpu_times']]}"
-                      f" s), total {result['total_s']:.0f} s", flush=True)
+                print(
+                    f"{key}: mIoU {result['metrics']['mIoU']:.2f}, "
+                    f"epochs {[round(t) for t in result['epoch_times']]} s"
+                    f" (CPU {[round(t) for t in result['epoch_cpu_times']]}"
+                    f" s), total {result['total_s']:.0f} s",
+                    flush=True)
     for run in runs.values():
         val_frames = run.get('val_frames', val_frames)
         train_frames = run.get('train_frames', train_frames)
@@ -342,8 +365,12 @@ def plot(runs, rows, inits, seeds, path):
             ]
             means.append(statistics.fmean(values) if values else 0)
             stds.append(statistics.stdev(values) if len(values) > 1 else 0)
-        ax.barh([r + i * height for r in range(len(rows))], means,
-                height=height, xerr=stds, label=f'{init} init', capsize=2)
+        ax.barh([r + i * height for r in range(len(rows))],
+                means,
+                height=height,
+                xerr=stds,
+                label=f'{init} init',
+                capsize=2)
     ax.set_yticks([r + 0.4 - height / 2 for r in range(len(rows))])
     ax.set_yticklabels([ROWS[row][0] for row in rows], fontsize=8)
     ax.invert_yaxis()

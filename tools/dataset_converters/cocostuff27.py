@@ -48,8 +48,7 @@ import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 from PIL import Image
 
-from densesiam_mm.datasets.cocostuff27 import (CURATED_LIST_MD5,
-                                               FINE_TO_COARSE)
+from densesiam_mm.datasets.cocostuff27 import CURATED_LIST_MD5, FINE_TO_COARSE
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 SPLITS = ('train2017', 'val2017')
@@ -167,7 +166,8 @@ def convert_one(task: tuple) -> str:
     return 'skipped' if all(done) else 'converted'
 
 
-def find_missing(coco_root: str, ids_per_split: Dict[str, List[str]],
+def find_missing(coco_root: str,
+                 ids_per_split: Dict[str, List[str]],
                  max_listed: int = 5) -> List[str]:
     """Human-readable list of every missing input folder or file."""
     missing = []
@@ -234,8 +234,8 @@ def convert(coco_root: str,
             osp.join(lists_dir, f'curated_{split}.txt'),
             osp.join(out_dir, f'curated_{split}.txt'))
         tasks = [(osp.join(coco_root, split, f'{i}.jpg'),
-                  osp.join(coco_root, STUFFTHING_DIR, split, f'{i}.png'),
-                  osp.join(img_out, f'{i}.jpg'),
+                  osp.join(coco_root, STUFFTHING_DIR, split,
+                           f'{i}.png'), osp.join(img_out, f'{i}.jpg'),
                   osp.join(ann_out, f'{i}.png'), image_mode) for i in ids]
         print(f'{split}: {len(tasks)} curated images -> {out_dir}')
         if nproc > 1:
@@ -259,23 +259,31 @@ def parse_args(argv=None):
         help='folder with train2017/, val2017/ and '
         f'{STUFFTHING_DIR}/{{train2017,val2017}}/')
     parser.add_argument(
-        '-o', '--out', default=osp.join('data', 'cocostuff27'),
+        '-o',
+        '--out',
+        default=osp.join('data', 'cocostuff27'),
         help='output folder (default: data/cocostuff27)')
     parser.add_argument(
-        '--lists', default=None,
+        '--lists',
+        default=None,
         help='folder with curated_{train,val}2017.txt (default: '
         '$DENSESIAM_SHARED_DATA/cocostuff27)')
     parser.add_argument(
-        '--splits', nargs='+', default=list(SPLITS), choices=SPLITS,
+        '--splits',
+        nargs='+',
+        default=list(SPLITS),
+        choices=SPLITS,
         help='splits to prepare (default: both)')
     parser.add_argument(
-        '--image-mode', default='symlink', choices=('symlink', 'copy',
-                                                    'none'),
+        '--image-mode',
+        default='symlink',
+        choices=('symlink', 'copy', 'none'),
         help='how images reach OUT/images (default: symlink)')
     parser.add_argument(
         '--nproc', type=int, default=1, help='worker processes')
     parser.add_argument(
-        '--skip-md5', action='store_true',
+        '--skip-md5',
+        action='store_true',
         help='do not check the md5 of the lists (only for your own lists)')
     return parser.parse_args(argv)
 

@@ -31,7 +31,9 @@ def parse_args():
     parser.add_argument('--out-dir', required=True, help='output folder')
     parser.add_argument('--device', default='cpu', help='e.g. cpu, cuda:0')
     parser.add_argument(
-        '--opacity', type=float, default=0.5,
+        '--opacity',
+        type=float,
+        default=0.5,
         help='opacity of the painted segments, in (0, 1]')
     return parser.parse_args()
 
@@ -82,8 +84,10 @@ def main():
     images = list_images(args.images)
     model = init_unsup_segmentor(args.config, args.checkpoint, args.device)
     visualizer = SegLocalVisualizer(
-        name='seg_demo', vis_backends=[dict(type='LocalVisBackend')],
-        save_dir=args.out_dir, alpha=args.opacity)
+        name='seg_demo',
+        vis_backends=[dict(type='LocalVisBackend')],
+        save_dir=args.out_dir,
+        alpha=args.opacity)
     visualizer.dataset_meta = model.dataset_meta
     os.makedirs(args.out_dir, exist_ok=True)
     for path, out_file in zip(images, output_paths(images, args.out_dir)):

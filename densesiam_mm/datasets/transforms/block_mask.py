@@ -57,8 +57,7 @@ class ExactCountBlockMask(BEiTMaskGenerator):
         mask = np.zeros((self.height, self.width), dtype=int)
         count = 0
         while count < self.num_masking_patches:
-            limit = min(self.num_masking_patches - count,
-                        self.max_num_patches)
+            limit = min(self.num_masking_patches - count, self.max_num_patches)
             delta = self._mask(mask, limit)
             if delta == 0:
                 break

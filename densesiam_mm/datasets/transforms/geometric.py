@@ -67,7 +67,8 @@ class RandomResizedCropWithBox(RandomResizedCrop):
         scale_y = (outer[3] - outer[1]) / height
         results['view_box'] = np.array([
             outer[0] + offset_w * scale_x, outer[1] + offset_h * scale_y,
-            outer[0] + (offset_w + target_w) * scale_x,
-            outer[1] + (offset_h + target_h) * scale_y
-        ], dtype=np.float32)
+            outer[0] + (offset_w + target_w) * scale_x, outer[1] +
+            (offset_h + target_h) * scale_y
+        ],
+                                       dtype=np.float32)
         return results

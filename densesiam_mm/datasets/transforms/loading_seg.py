@@ -7,8 +7,8 @@ from typing import Optional
 import numpy as np
 from mmengine import fileio
 from mmseg.datasets.transforms import LoadAnnotations
-from PIL import Image
 from mmseg.registry import TRANSFORMS
+from PIL import Image
 
 
 def check_seg_dataset_paths(dataset_name: str, ann_file: str,
@@ -115,8 +115,7 @@ class LoadCheckedSegAnnotations(LoadAnnotations):
                 f'{type(self).__name__}: label map {path} has shape '
                 f'{seg.shape}; expected a single-channel index map')
         ori_shape = results.get('ori_shape')
-        if ori_shape is not None and tuple(seg.shape) != tuple(
-                ori_shape[:2]):
+        if ori_shape is not None and tuple(seg.shape) != tuple(ori_shape[:2]):
             raise ValueError(
                 f'{type(self).__name__}: label map {path} is '
                 f'{seg.shape[1]}x{seg.shape[0]} (WxH) but its image '
@@ -129,8 +128,7 @@ class LoadCheckedSegAnnotations(LoadAnnotations):
                 "that adds 'num_classes' to its samples")
         # label maps are uint8 after loading: a 256-bin histogram is cheap
         values = np.flatnonzero(np.bincount(seg.ravel(), minlength=256))
-        bad = values[(values >= num_classes)
-                     & (values != self.ignore_index)]
+        bad = values[(values >= num_classes) & (values != self.ignore_index)]
         if bad.size:
             raise ValueError(
                 f'{type(self).__name__}: label map {path} has class ids '

@@ -12,8 +12,7 @@ from mmseg.registry import TRANSFORMS
 from .wrappers import _build_transform
 
 
-def nested_crop_box(size: int, scale: float, offset_x: float,
-                    offset_y: float):
+def nested_crop_box(size: int, scale: float, offset_x: float, offset_y: float):
     """Square crop of side ``int(scale * size)`` inside a ``size`` square.
 
     The authors' rule: side ``s = int(scale * size)``, offsets
@@ -101,9 +100,10 @@ class NestedCropViews(BaseTransform):
         self.replay_seed = replay_seed
 
     def _resize(self, img: np.ndarray) -> np.ndarray:
-        return mmcv.imresize(img, (self.view_size, self.view_size),
-                             interpolation=self.interpolation,
-                             backend=self.backend)
+        return mmcv.imresize(
+            img, (self.view_size, self.view_size),
+            interpolation=self.interpolation,
+            backend=self.backend)
 
     def _photometric(self, results: dict, img: np.ndarray) -> np.ndarray:
         view = copy.copy(results)
@@ -120,11 +120,10 @@ class NestedCropViews(BaseTransform):
         img = results['img']
         height, width = img.shape[:2]
         if height != width:
-            raise ValueError(
-                'NestedCropViews: needs a square image (put '
-                'ResizeCenterCrop before it), got '
-                f'{height}x{width} for '
-                f'{results.get("img_path", "<in memory>")!r}.')
+            raise ValueError('NestedCropViews: needs a square image (put '
+                             'ResizeCenterCrop before it), got '
+                             f'{height}x{width} for '
+                             f'{results.get("img_path", "<in memory>")!r}.')
         box1 = nested_crop_box(width, np.random.uniform(*self.scale),
                                np.random.uniform(), np.random.uniform())
         flip1 = bool(np.random.rand() < self.flip_prob)
@@ -132,8 +131,10 @@ class NestedCropViews(BaseTransform):
         if flip1:
             view1 = mmcv.imflip(view1, direction='horizontal')
         view2 = self._resize(img)
-        views = [self._photometric(results, view1),
-                 self._photometric(results, view2)]
+        views = [
+            self._photometric(results, view1),
+            self._photometric(results, view2)
+        ]
         results['img'] = views
         results['img_shape'] = views[0].shape[:2]
         results['view_boxes'] = np.array([box1, (0, 0, width, height)],

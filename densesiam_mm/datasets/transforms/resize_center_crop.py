@@ -36,7 +36,9 @@ class ResizeCenterCrop(BaseTransform):
         backend (str): image resize backend. Defaults to 'pillow'.
     """
 
-    def __init__(self, size: int, interpolation: str = 'bilinear',
+    def __init__(self,
+                 size: int,
+                 interpolation: str = 'bilinear',
                  backend: str = 'pillow') -> None:
         if not (isinstance(size, int) and size > 0):
             raise ValueError(
@@ -55,9 +57,10 @@ class ResizeCenterCrop(BaseTransform):
         img = results['img']
         height, width = img.shape[:2]
         new_w, new_h = self._target_size(height, width)
-        img = mmcv.imresize(img, (new_w, new_h),
-                            interpolation=self.interpolation,
-                            backend=self.backend)
+        img = mmcv.imresize(
+            img, (new_w, new_h),
+            interpolation=self.interpolation,
+            backend=self.backend)
         left = center_crop_offset(new_w, self.size)
         top = center_crop_offset(new_h, self.size)
         box = (left, top, left + self.size, top + self.size)
@@ -66,9 +69,10 @@ class ResizeCenterCrop(BaseTransform):
         results['scale_factor'] = (new_w / width, new_h / height)
         results['crop_box'] = box
         if results.get('gt_seg_map') is not None:
-            seg = mmcv.imresize(results['gt_seg_map'], (new_w, new_h),
-                                interpolation='nearest',
-                                backend=self.backend)
+            seg = mmcv.imresize(
+                results['gt_seg_map'], (new_w, new_h),
+                interpolation='nearest',
+                backend=self.backend)
             results['gt_seg_map'] = seg[top:box[3], left:box[2]]
         return results
 

@@ -46,7 +46,8 @@ class MultiViewWithGeometry(BaseTransform):
         num_views (int | list[int]): views made by each pipeline.
     """
 
-    def __init__(self, transforms: List[List[Union[dict, callable]]],
+    def __init__(self,
+                 transforms: List[List[Union[dict, callable]]],
                  num_views: Union[int, Sequence[int]] = 2) -> None:
         if isinstance(num_views, int):
             num_views = [num_views]
