@@ -2,7 +2,8 @@
 """Checkpoint I/O in one place: checked reading, unwrapping and matching,
 checksums, atomic writes, resume lookup and the ``CheckedPretrained``
 initializer."""
-from .atomic import (remove_partial_files, save_text_atomically,
+from .atomic import (refuse_to_overwrite_inputs, remove_partial_files,
+                     save_bytes_atomically, save_text_atomically,
                      torch_save_atomically, write_atomically)
 from .checksum import add_checksum, tensor_checksum, verify_checksum
 from .errors import CheckpointFileError
@@ -18,6 +19,7 @@ from .safe_globals import (allow_mmengine_checkpoints, history_buffer_getattr,
                            mmengine_safe_globals)
 
 __all__ = [
+    'refuse_to_overwrite_inputs', 'save_bytes_atomically',
     'remove_partial_files', 'save_text_atomically', 'torch_save_atomically',
     'write_atomically', 'add_checksum', 'tensor_checksum', 'verify_checksum',
     'CheckpointFileError', 'load_checkpoint_file', 'looks_like_torch_file',

@@ -15,7 +15,7 @@ import errno
 import glob
 import os
 import os.path as osp
-from typing import Callable, List
+from typing import Callable, List, Sequence
 
 PARTIAL_SUFFIX = '.partial'
 
@@ -93,6 +93,38 @@ def write_atomically(filename: str, write: Callable[[str], None]) -> None:
     except BaseException:
         _remove_quietly(partial)
         raise
+
+
+def _same_file(a: str, b: str) -> bool:
+    try:
+        return osp.samefile(a, b)
+    except OSError:  # one of them does not exist (yet)
+        return osp.realpath(a) == osp.realpath(b)
+
+
+def refuse_to_overwrite_inputs(output: str,
+                               inputs: Sequence[str],
+                               option: str = '--out') -> None:
+    """Refuse an output path that is one of the tool's input files.
+
+    Compares by file identity, so the same path, a symlink and a hard link
+    to an input are all refused. Call it before any work starts.
+
+    Args:
+        output (str): the file the tool would write.
+        inputs (sequence[str]): the files the tool reads.
+        option (str): the option that named ``output``, for the message.
+
+    Raises:
+        ValueError: naming the option, the output and the input.
+    """
+    for source in inputs:
+        if source and output and osp.exists(source) and \
+                _same_file(output, source):
+            raise ValueError(
+                f'{option} {output} is the input file {source} (same file, '
+                'a link to it, or a hard link): writing it would destroy '
+                'the input. Choose another output path.')
 
 
 def save_bytes_atomically(filename: str, data: bytes) -> None:
