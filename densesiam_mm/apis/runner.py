@@ -9,6 +9,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from ..checkpoint import mmengine_loading, resolve_resume
+from ..checkpoint.resume import report_resume_differences
 from ..engine.distributed import setup_cpu_distributed
 from ..engine.hooks import NaNGuardHook
 from ..models.utils import revert_sync_bn_if_not_distributed
@@ -163,6 +164,9 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
     - ``--resume`` without a path resolves to an explicit checkpoint
       (:func:`~densesiam_mm.checkpoint.resolve_resume`): the newest valid
       one when ``last_checkpoint`` is missing, never a silent restart;
+      a warning names each lr, batch size or schedule setting in
+      which the config differs from the resumed checkpoint (``--resume``
+      keeps the checkpoint's lr and schedule);
     - the files of ``cfg[dataloader]`` are checked, so a wrong data root
       fails with the path.
 
@@ -192,6 +196,7 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
     notes = []
     if training:
         cfg = resolve_resume(cfg, warn=notes.append)
+        report_resume_differences(cfg, warn=notes.append)
     check_dataset_files(cfg.get(dataloader))
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)

@@ -15,7 +15,10 @@ probes, the converters and ``CheckedPretrained`` read files with:
    a file with ``weights_only=False`` (with a warning naming it);
    ``DENSESIAM_WEIGHTS_ONLY=strict`` refuses it even then;
 3. a checkpoint that carries a checksum (``meta['sha256']``, see
-   :mod:`~densesiam_mm.checkpoint.checksum`) is verified.
+   :mod:`~densesiam_mm.checkpoint.checksum`) is verified: changed bytes in
+   a tensor are an error (corrupted); tensors removed, added or cast since
+   the checksum was stamped (e.g. the optimizer dropped) are a warning
+   (modified after it was written).
 
 :func:`read_model_weights` adds the checks a file handed to a tool needs
 (it exists, is a torch file, holds tensors) and returns its model weights
@@ -117,11 +120,15 @@ def load_checkpoint_file(filename: str, map_location=None):
     """Load a local checkpoint: ``weights_only`` unless the user opted in,
     checksum (if any) verified (see the module doc).
 
+    A file modified after its checksum was stamped (tensors removed, added
+    or cast; the kept ones unchanged) loads with a warning naming the
+    modifications.
+
     Raises:
         FileNotFoundError: the file does not exist.
         CheckpointFileError: the file is not a torch checkpoint, is
-            corrupted (its checksum does not match), or holds Python
-            objects other than the allowed ones and
+            corrupted (a tensor's bytes differ from its checksum), or holds
+            Python objects other than the allowed ones and
             ``DENSESIAM_TRUST_CHECKPOINT=1`` is not set.
     """
     filename = osp.expanduser(filename)

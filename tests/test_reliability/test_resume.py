@@ -104,3 +104,37 @@ def test_resume_after_sigkill_matches_uninterrupted_run(tmp_path):
                            opt_b[key]['momentum_buffer'])
     assert a['optimizer']['param_groups'] == b['optimizer']['param_groups']
     assert a['param_schedulers'] == b['param_schedulers']
+
+
+def test_resume_with_other_lr_warns_before_training(tmp_path):
+    """Issue 18, item 6: `--resume` keeps the checkpoint's lr and schedule;
+    a config that changed them (here lr 0.05 -> 0.001, max_iters 2 -> 3)
+    is named, with both values, before the first resumed iteration."""
+    data = make_images(tmp_path / 'images', num=4)
+    config = write_tiny_config(
+        tmp_path / 'tiny.py', data, batch_size=2, max_iters=2, interval=2)
+    work_dir = tmp_path / 'work'
+    run(train_cmd(config, work_dir))
+    ckpt = osp.join(str(work_dir), 'iter_2.pth')
+
+    proc = run(
+        train_cmd(
+            config,
+            work_dir,
+            'optim_wrapper.optimizer.lr=0.001',
+            'train_cfg.max_iters=3',
+            resume=True))
+    log = proc.stdout + proc.stderr
+    warning = log.find(f'--resume from {ckpt}: the config differs')
+    first_iter = log.find('Iter(train) [3/3]')
+    assert 0 <= warning < first_iter, log[-3000:]
+    text = log[warning:first_iter]
+    assert ('optim_wrapper.optimizer.lr: the config says 0.001, the '
+            'checkpoint was trained with 0.05 -- NOT applied') in text, text
+    assert ('train_cfg.max_iters: the config says 3, the checkpoint was '
+            'trained with 2') in text, text
+    assert f'`--cfg-options load_from={ckpt}`' in text
+    assert 'batch_size' not in text  # unchanged settings are not named
+    # what the warning says is what happens: the resumed lr is not 0.001
+    resumed = log[first_iter:].splitlines()[0]
+    assert 'lr: 1.0000e-03' not in resumed, resumed

@@ -56,8 +56,10 @@ class AtomicCheckpointHook(CheckpointHook):
       failed write (e.g. disk full) raises an ``OSError`` naming the file
       and removes the partial file;
     - stores a sha256 of the checkpoint's tensors in ``meta['sha256']``
-      (verified by every load through ``densesiam_mm.checkpoint``: resume,
-      ``load_from``, ``Pretrained`` init, test, demo, converters);
+      and per-tensor digests in ``meta['sha256_tensors']``, which tell a
+      file edited on purpose from a corrupted one (verified by every load
+      through ``densesiam_mm.checkpoint``: resume, ``load_from``,
+      ``Pretrained`` init, test, demo, converters);
     - updates ``last_checkpoint`` atomically, after the checkpoint;
     - only then removes the checkpoints beyond ``max_keep_ckpts`` (and the
       previous best checkpoint with ``save_best``);

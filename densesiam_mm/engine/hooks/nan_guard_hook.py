@@ -144,7 +144,9 @@ class NaNGuardHook(Hook):
                 '(optim_wrapper.clip_grad in the config, which `--resume` '
                 'applies). `--resume` restores the learning rate from the '
                 'checkpoint (optimizer and schedule), so a lower lr in the '
-                'config has no effect on a resumed run: to train with a '
+                'config has no effect on a resumed run (`tools/train.py '
+                '--resume` warns about such a difference before training): '
+                'to train with a '
                 "lower learning rate, start from the checkpoint's weights "
                 f'without `--resume` (`--cfg-options load_from={ckpt}`: the '
                 'iteration count, optimizer state and schedule start again) '
