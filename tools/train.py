@@ -3,11 +3,17 @@
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
         [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
+
+The run holds the work dir's lock (``<work_dir>/.densesiam.lock``) from
+before the Runner is built to the end: a second training (or dense probe)
+in the same work dir is refused at once, before it writes anything there.
 """
 import argparse
+import contextlib
 import os
 import os.path as osp
 import re
+import sys
 import warnings
 
 # setuptools warns about mmengine's `import pkg_resources` on every run
@@ -19,6 +25,7 @@ from mmengine.logging import print_log  # noqa: E402
 import densesiam_mm  # noqa: F401,E402  (registers modules, checkpoint loading)
 from densesiam_mm.apis import build_runner  # noqa: E402
 from densesiam_mm.apis import registry_hints  # noqa: E402
+from densesiam_mm.apis import WorkDirBusyError, lock_work_dir  # noqa: E402
 
 
 def parse_args():
@@ -115,13 +122,44 @@ def merge_args(cfg, args):
     return cfg
 
 
+#: where each launcher puts the global rank before ``init_dist`` runs
+RANK_VARIABLES = dict(
+    pytorch='RANK', slurm='SLURM_PROCID', mpi='OMPI_COMM_WORLD_RANK')
+
+
+def launch_rank(launcher: str) -> int:
+    """This process's global rank, known from the launcher's environment
+    before the process group exists (0 without a launcher)."""
+    name = RANK_VARIABLES.get(launcher)
+    value = os.environ.get(name, '') if name else ''
+    if not value and launcher == 'pytorch':
+        value = os.environ.get('LOCAL_RANK', '')
+    return int(value) if value.strip().isdigit() else 0
+
+
+def work_dir_owned(cfg):
+    """The work dir's lock for the whole run (build and train), taken
+    before the Runner creates anything in it (log folder, config dump,
+    checkpoints): a second training in the same work dir is refused at
+    once instead of overwriting this one's files. All ranks of one
+    distributed run share the work dir, so rank 0 alone holds it."""
+    if launch_rank(cfg.launcher) != 0:
+        return contextlib.nullcontext()
+    return lock_work_dir(cfg.work_dir, 'training')
+
+
 def main():
     args = parse_args()
     cfg = merge_args(Config.fromfile(args.config), args)
-    # Unknown `type` names fail with the closest registered names.
-    with registry_hints():
-        runner = build_runner(cfg, 'train_dataloader')
-        runner.train()
+    with contextlib.ExitStack() as run:
+        try:
+            run.enter_context(work_dir_owned(cfg))
+        except WorkDirBusyError as err:
+            sys.exit(f'error: {err}')
+        # Unknown `type` names fail with the closest registered names.
+        with registry_hints():
+            runner = build_runner(cfg, 'train_dataloader')
+            runner.train()
 
 
 if __name__ == '__main__':

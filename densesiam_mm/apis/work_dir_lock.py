@@ -5,9 +5,14 @@ import errno
 import fcntl
 import os
 import os.path as osp
+import warnings
 
 #: the lock file inside a work dir
 LOCK_NAME = '.densesiam.lock'
+
+#: ``flock`` errors of a file system without locks (some FUSE and network
+#: file systems): the run goes on unlocked, with a warning
+NO_LOCKS = (errno.ENOLCK, errno.EOPNOTSUPP, errno.ENOSYS, errno.EINVAL)
 
 
 class WorkDirBusyError(RuntimeError):
@@ -21,7 +26,8 @@ def lock_work_dir(work_dir: str, what: str = 'training'):
     The lock is an ``flock`` on ``<work_dir>/.densesiam.lock`` (created if
     missing; the folder too), which also holds the owner's pid and purpose.
     The kernel releases it when the process ends, however it ends, so a
-    killed run never leaves a stale lock.
+    killed run never leaves a stale lock. On a file system without locks
+    the block runs unlocked, with a warning.
 
     Args:
         work_dir (str): the folder.
@@ -36,20 +42,31 @@ def lock_work_dir(work_dir: str, what: str = 'training'):
     path = osp.join(work_dir, LOCK_NAME)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except OSError as err:
-            if err.errno not in (errno.EAGAIN, errno.EACCES):
-                raise
-            owner = os.pread(fd, 200, 0).decode(errors='replace').strip()
-            owner = owner or 'pid unknown'
-            raise WorkDirBusyError(
-                f'{work_dir} is in use by another process ({owner}): two '
-                'runs in one work dir would overwrite each '
-                'other\'s checkpoints, logs and results. Wait for it to '
-                'finish, or use another --work-dir.') from None
-        os.ftruncate(fd, 0)
-        os.pwrite(fd, f'pid {os.getpid()}, {what}\n'.encode(), 0)
+        if _try_lock(fd, work_dir):
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, f'pid {os.getpid()}, {what}\n'.encode(), 0)
         yield path
     finally:
         os.close(fd)  # releases the lock
+
+
+def _try_lock(fd: int, work_dir: str) -> bool:
+    """Take the lock on ``fd``; False when the file system has no locks."""
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return True
+    except OSError as err:
+        if err.errno in NO_LOCKS:
+            warnings.warn(
+                f'{work_dir}: the file system does not support locks '
+                f'({err.strerror}); nothing stops a second run from using '
+                'this work dir at the same time.')
+            return False
+        if err.errno not in (errno.EAGAIN, errno.EACCES):
+            raise
+    owner = os.pread(fd, 200, 0).decode(errors='replace').strip()
+    owner = owner or 'pid unknown'
+    raise WorkDirBusyError(
+        f'{work_dir} is in use by another process ({owner}): two runs in '
+        'one work dir would overwrite each other\'s checkpoints, logs and '
+        'results. Wait for it to finish, or use another --work-dir.')

@@ -121,10 +121,11 @@ def refuse_to_overwrite_inputs(output: str,
     for source in inputs:
         if source and output and osp.exists(source) and \
                 _same_file(output, source):
+            kind = 'folder' if osp.isdir(source) else 'file'
             raise ValueError(
-                f'{option} {output} is the input file {source} (same file, '
-                'a link to it, or a hard link): writing it would destroy '
-                'the input. Choose another output path.')
+                f'{option} {output} is the input {kind} {source} (same '
+                f'{kind}, a link to it, or a hard link): writing it would '
+                'destroy the input. Choose another output path.')
 
 
 def save_bytes_atomically(filename: str, data: bytes) -> None:
@@ -142,13 +143,40 @@ def save_text_atomically(filename: str, text: str) -> None:
     save_bytes_atomically(filename, text.encode('utf-8'))
 
 
+class _WriteErrorRecorder:
+    """A file object that remembers the ``OSError`` of a failed write:
+    ``torch.save`` turns it into a ``RuntimeError`` (``[enforce fail at
+    inline_container.cc] unexpected pos``) that does not say why."""
+
+    def __init__(self, file):
+        self.file = file
+        self.error = None
+
+    def write(self, data):
+        try:
+            return self.file.write(data)
+        except OSError as err:
+            self.error = err
+            raise
+
+    def flush(self):
+        return self.file.flush()
+
+
 def torch_save_atomically(obj, filename: str) -> None:
-    """``torch.save(obj, filename)`` atomically; errors name ``filename``."""
+    """``torch.save(obj, filename)`` atomically; errors name ``filename``
+    (a full disk is reported as such, not as torch's ``unexpected pos``)."""
     import torch
 
     def write(path):
         with open(path, 'wb') as f:
-            torch.save(obj, f)
+            recorder = _WriteErrorRecorder(f)
+            try:
+                torch.save(obj, recorder)
+            except RuntimeError:
+                if recorder.error is not None:
+                    raise recorder.error from None
+                raise
 
     write_atomically(filename, write)
 

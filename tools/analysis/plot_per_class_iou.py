@@ -9,21 +9,27 @@
 Reads the ``IoU.<class>`` entries written by ``HungarianIoUMetric`` (in
 percent), draws one bar per class (thing classes in a second colour when
 ``--things`` is given, NaN classes marked "n/a") and the mIoU as a line.
+``--out`` is refused when it is the metrics file (also through a symlink or
+a hard link) and written atomically.
 """
 import argparse
+import io
 import json
 import math
 import os.path as osp
 
+from densesiam_mm.checkpoint import (refuse_to_overwrite_inputs,
+                                     save_bytes_atomically)
 
-def parse_args():
+
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('metrics', help='json from tools/test.py --out')
     parser.add_argument('--out', required=True, help='output image (.png)')
     parser.add_argument(
         '--things', nargs='*', default=(), help='thing class names')
     parser.add_argument('--title', default=None, help='figure title')
-    return parser.parse_args()
+    return parser.parse_args(argv)
 
 
 def per_class_iou(metrics: dict) -> dict:
@@ -83,12 +89,21 @@ def plot(ious: dict, out: str, things=(), title=None, miou=None) -> None:
         ax.legend(fontsize=8)
     ax.set_title(title or 'per-class IoU')
     fig.tight_layout()
-    fig.savefig(out, dpi=120)
+    # atomically: a failed write leaves any previous file as it was
+    buffer = io.BytesIO()
+    fig.savefig(
+        buffer, format=osp.splitext(out)[1][1:].lower() or 'png', dpi=120)
     plt.close(fig)
+    save_bytes_atomically(out, buffer.getvalue())
 
 
-def main():
-    args = parse_args()
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        # before any work: --out must not be the metrics file it reads
+        refuse_to_overwrite_inputs(args.out, [args.metrics])
+    except ValueError as err:
+        raise SystemExit(f'error: {err}')
     if not osp.isfile(args.metrics):
         raise FileNotFoundError(f'no metrics file at {args.metrics}')
     with open(args.metrics) as f:

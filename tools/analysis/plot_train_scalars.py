@@ -6,19 +6,30 @@
 
 One panel per key, against the iteration; all runs under ``WORK_DIR``
 (``*/vis_data/scalars.json``, e.g. a run and its resume) are joined.
+``--out`` is refused when it is one of those logs (also through a symlink
+or a hard link) and written atomically.
 """
 import argparse
 import glob
+import io
 import json
-import os
 import os.path as osp
 import sys
+
+from densesiam_mm.checkpoint import (refuse_to_overwrite_inputs,
+                                     save_bytes_atomically)
+
+
+def scalar_files(work_dir: str) -> list:
+    """The ``*/vis_data/scalars.json`` files under ``work_dir``."""
+    return sorted(
+        glob.glob(
+            osp.join(glob.escape(work_dir), '*', 'vis_data', 'scalars.json')))
 
 
 def read_scalars(work_dir: str) -> dict:
     """``{iter: row}`` of every logged training row under ``work_dir``."""
-    files = sorted(
-        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    files = scalar_files(work_dir)
     if not files:
         raise FileNotFoundError(
             f'no */vis_data/scalars.json under {work_dir}: not an mmengine '
@@ -54,8 +65,18 @@ def plot(rows: dict, keys, out: str, title: str = '') -> None:
     if title:
         fig.suptitle(title)
     fig.tight_layout()
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    fig.savefig(out, dpi=110)
+    save_figure_atomically(fig, out, dpi=110)
+    plt.close(fig)
+
+
+def save_figure_atomically(fig, out: str, **kwargs) -> None:
+    """``fig.savefig(out)`` (format from the extension, PNG without one),
+    written atomically: a failed write leaves any previous file as it
+    was."""
+    buffer = io.BytesIO()
+    fig.savefig(
+        buffer, format=osp.splitext(out)[1][1:].lower() or 'png', **kwargs)
+    save_bytes_atomically(out, buffer.getvalue())
 
 
 def main(argv=None):
@@ -65,6 +86,11 @@ def main(argv=None):
     parser.add_argument('--out', required=True, help='PNG file to write')
     parser.add_argument('--title', default='')
     args = parser.parse_args(argv)
+    try:
+        # before any work: --out must not be one of the logs it plots
+        refuse_to_overwrite_inputs(args.out, scalar_files(args.work_dir))
+    except ValueError as err:
+        sys.exit(f'error: {err}')
     try:
         plot(read_scalars(args.work_dir), args.keys, args.out, args.title)
     except (FileNotFoundError, KeyError) as err:

@@ -29,7 +29,8 @@ Re-runs are idempotent: outputs that already exist and are valid (label map
 of the right size, image link/copy of the right file) are skipped; every
 file is written under a temporary name and renamed, so an interrupted run
 never leaves a half-written output. Missing inputs are all listed in one
-error before anything is written.
+error before anything is written; so is an ``--out`` whose output folders
+are the input folders (the fine maps would be overwritten).
 
 Example::
 
@@ -48,6 +49,7 @@ import numpy as np
 from mmengine.utils import track_parallel_progress, track_progress
 from PIL import Image
 
+from densesiam_mm.checkpoint import refuse_to_overwrite_inputs
 from densesiam_mm.datasets.cocostuff27 import CURATED_LIST_MD5, FINE_TO_COARSE
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -192,6 +194,30 @@ def find_missing(coco_root: str,
     return missing
 
 
+def check_outputs(coco_root: str, out_dir: str, lists_dir: str,
+                  splits: Sequence[str]) -> None:
+    """Refuse an ``--out`` whose output folders or list files are input
+    folders or files (same path, symlink, hard link): the label maps would
+    be written over the fine maps, the images replaced by links to
+    themselves.
+
+    Raises:
+        ValueError: naming ``--out`` and the input, before any output.
+    """
+    for split in splits:
+        inputs = [
+            osp.join(coco_root, split),
+            osp.join(coco_root, STUFFTHING_DIR, split)
+        ]
+        for folder in ('images', 'annotations'):
+            refuse_to_overwrite_inputs(
+                osp.join(out_dir, folder, split), inputs, option='--out')
+        refuse_to_overwrite_inputs(
+            osp.join(out_dir, f'curated_{split}.txt'),
+            [osp.join(lists_dir, f'curated_{split}.txt')],
+            option='--out')
+
+
 def convert(coco_root: str,
             out_dir: str,
             lists_dir: Optional[str] = None,
@@ -222,6 +248,7 @@ def convert(coco_root: str,
             + '\n  - '.join(missing) + '\nExpected train2017/, val2017/ and '
             f'{STUFFTHING_DIR}/{{train2017,val2017}}/ from the COCO and '
             'COCO-Stuff downloads (see docs/unsup_seg_data.md).')
+    check_outputs(coco_root, out_dir, lists_dir, ids_per_split)
 
     stats = {}
     for split, ids in ids_per_split.items():

@@ -33,6 +33,7 @@ import sys
 
 from densesiam_mm.checkpoint import (CheckpointFileError, add_checksum,
                                      extract_prefix, read_model_weights,
+                                     refuse_to_overwrite_inputs,
                                      torch_save_atomically)
 from densesiam_mm.models.probes.backbone_weights import \
     resnet_depth as backbone_resnet_depth
@@ -82,13 +83,14 @@ def check_output_path(in_file: str, out_file: str) -> None:
     Raises:
         CheckpointFileError: naming the path.
     """
-    if osp.exists(out_file) and osp.exists(in_file) and \
-            osp.samefile(in_file, out_file):
+    try:
+        refuse_to_overwrite_inputs(out_file, [in_file], option='the output')
+    except ValueError:
         raise CheckpointFileError(
             f'the output {out_file} is the input checkpoint '
             f'{osp.realpath(in_file)}: writing it would replace the '
             'training checkpoint with its backbone. Choose another output '
-            'file.')
+            'file.') from None
     if osp.isdir(out_file):
         raise CheckpointFileError(
             f'the output {out_file} is a directory; give a file name, e.g. '

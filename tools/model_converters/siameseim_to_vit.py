@@ -28,8 +28,11 @@ Two target layouts (``--to``):
     python tools/model_converters/siameseim_to_vit.py CKPT OUT [--to mmseg-vit]
 
 The output is an mmengine checkpoint ``{'state_dict', 'meta'}`` (written
-atomically, with a checksum in ``meta['sha256']``); load it with
-``init_cfg=dict(type='Pretrained', checkpoint=OUT)`` (no prefix).
+atomically, with a checksum in ``meta['sha256']``: a failed write, e.g. a
+full disk, leaves no file and names it); load it with
+``init_cfg=dict(type='Pretrained', checkpoint=OUT)`` (no prefix). An
+output that is the input checkpoint itself (also through a symlink or a
+hard link) is refused before any work.
 """
 import argparse
 import os.path as osp
@@ -39,6 +42,7 @@ from collections import OrderedDict
 
 from densesiam_mm.checkpoint import (CheckpointFileError, add_checksum,
                                      extract_prefix, read_model_weights,
+                                     refuse_to_overwrite_inputs,
                                      torch_save_atomically)
 from densesiam_mm.version import __version__
 
@@ -117,11 +121,37 @@ def to_mmseg_vit(state_dict: dict) -> OrderedDict:
     return out
 
 
+def check_output_path(in_file: str, out_file: str) -> None:
+    """Refuse an output that is the input (same path, symlink, hard link:
+    the training checkpoint would be replaced) or a directory.
+
+    Raises:
+        CheckpointFileError: naming the path.
+    """
+    try:
+        refuse_to_overwrite_inputs(out_file, [in_file], option='the output')
+    except ValueError as err:
+        raise CheckpointFileError(str(err)) from None
+    if osp.isdir(out_file):
+        raise CheckpointFileError(
+            f'the output {out_file} is a directory; give a file name, e.g. '
+            f'{osp.join(out_file, "vit.pth")}.')
+
+
 def convert(in_file: str,
             out_file: str,
             to: str = 'mmpretrain',
             source: str = None) -> dict:
-    """Convert ``in_file`` into ``out_file``; returns a summary dict."""
+    """Convert ``in_file`` into ``out_file``; returns a summary dict.
+
+    Raises:
+        CheckpointFileError: before any work when ``out_file`` is
+            ``in_file`` (also through a symlink or a hard link) or a
+            directory; or when the input cannot be converted, or the output
+            cannot be written (the message names the file; no partial
+            output is left).
+    """
+    check_output_path(in_file, out_file)
     state_dict = read_model_weights(in_file)
     source = source or detect_source(state_dict, in_file)
     if source == 'ours':
@@ -134,15 +164,18 @@ def convert(in_file: str,
         vit = to_mmseg_vit(vit)
     elif to != 'mmpretrain':
         raise CheckpointFileError(f'unknown target layout {to!r}')
-    torch_save_atomically(
-        add_checksum(
-            dict(
-                state_dict=vit,
-                meta=dict(
-                    source=osp.abspath(in_file),
-                    source_layout=source,
-                    layout=to,
-                    densesiam_mm_version=__version__))), out_file)
+    output = add_checksum(
+        dict(
+            state_dict=vit,
+            meta=dict(
+                source=osp.abspath(in_file),
+                source_layout=source,
+                layout=to,
+                densesiam_mm_version=__version__)))
+    try:
+        torch_save_atomically(output, out_file)
+    except OSError as err:  # names out_file: full disk, permission
+        raise CheckpointFileError(str(err)) from err
     num_layers = len({k.split('.')[1] for k in vit if k.startswith('layers.')})
     return dict(
         num_tensors=len(vit),
