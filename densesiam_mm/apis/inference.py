@@ -18,13 +18,22 @@ or a DenseSiam-Seg checkpoint on a PiCIE config) is a ``ValueError`` listing
 the missing tensors, and a corrupted file (checksum) one naming the file.
 """
 import copy
+import os.path as osp
 from pathlib import Path
-from typing import List, Optional, Union
+from typing import List, Optional, Tuple, Union
 
 import numpy as np
 from mmengine.config import Config
 
 _DROPPED_AT_DEMO = ('CenterCrop', 'RandomCrop')
+
+#: images with a longer side are downscaled to it before inference: the
+#: prediction is painted at the image size (a float score map per cluster),
+#: so a 10000x10000 photo would take many GB of memory
+MAX_IMAGE_SIDE = 4096
+#: images with a shorter side are refused: the backbone's output stride,
+#: below which an image has no feature cell of its own
+MIN_IMAGE_SIDE = 32
 
 
 def demo_pipeline(test_pipeline: List[dict]) -> List[dict]:
@@ -87,6 +96,98 @@ def init_unsup_segmentor(config: Union[str, Path, Config],
         classes=[f'cluster {i}' for i in range(num_clusters)],
         palette=cluster_palette(num_clusters))
     return model
+
+
+def _too_small(path: str, width: int, height: int, min_side: int) -> str:
+    return (f'image {path} is {width}x{height} px (WxH); the segmentor '
+            f'needs at least {min_side} px on each side (its output '
+            'stride). Use a larger image.')
+
+
+def _too_elongated(path: str, width: int, height: int, min_side: int,
+                   max_side: int) -> str:
+    return (f'image {path} is {width}x{height} px (WxH): downscaled to at '
+            f'most {max_side} px its shorter side falls below {min_side} '
+            'px. Crop it to a less elongated image.')
+
+
+def check_demo_image_size(
+        path: str,
+        min_side: int = MIN_IMAGE_SIDE,
+        max_side: int = MAX_IMAGE_SIDE) -> Optional[Tuple[int, int]]:
+    """Refuse an image smaller than ``min_side`` (also once downscaled to
+    ``max_side``) from its file header (nothing decoded); returns its
+    ``(width, height)``, or None when the header is not readable by PIL
+    (the decoder reports it later).
+
+    Raises:
+        IsADirectoryError: ``path`` is a folder.
+        ValueError: the image is too small, naming the file and the limit.
+    """
+    from PIL import Image
+    if osp.isdir(path):
+        raise IsADirectoryError(f'{path} is a folder, not an image file')
+    try:
+        with Image.open(path) as img:
+            width, height = img.size
+    except Exception:
+        return None
+    if min(width, height) < min_side:
+        raise ValueError(_too_small(path, width, height, min_side))
+    if max(width, height) > max_side and \
+            min(width, height) * max_side / max(width, height) < min_side:
+        raise ValueError(
+            _too_elongated(path, width, height, min_side, max_side))
+    return width, height
+
+
+def load_demo_image(
+        path: str,
+        max_side: int = MAX_IMAGE_SIDE,
+        min_side: int = MIN_IMAGE_SIDE) -> Tuple[np.ndarray, Optional[str]]:
+    """Read an image for a demo, with a size guard.
+
+    The size is read from the file header first: an image whose shorter
+    side is below ``min_side`` pixels is refused before decoding; one whose
+    longer side exceeds ``max_side`` is decoded and downscaled (aspect kept)
+    to ``max_side``, and a note says so.
+
+    Args:
+        path (str): the image file.
+        max_side (int): longest side kept, in pixels.
+        min_side (int): shortest side accepted, in pixels.
+
+    Returns:
+        tuple: the ``(H, W, 3)`` uint8 BGR image (as ``mmcv.imread``) and
+        a note about the downscaling, or None when the image is unchanged.
+
+    Raises:
+        ValueError: the image is too small, naming the file, its size and
+            the limit.
+        OSError: the file is not a decodable image, naming it.
+    """
+    import mmcv
+    check_demo_image_size(path, min_side, max_side)
+    try:
+        img = mmcv.imread(path)
+    except Exception as err:
+        raise OSError(f'cannot read image {path}: {err}') from err
+    if img is None or img.size == 0:
+        raise OSError(f'cannot decode image {path} (corrupt, truncated or '
+                      'not an image)')
+    height, width = img.shape[:2]
+    if min(height, width) < min_side:
+        raise ValueError(_too_small(path, width, height, min_side))
+    if max(height, width) <= max_side:
+        return img, None
+    img = mmcv.imrescale(img, max_side / max(height, width))
+    if min(img.shape[:2]) < min_side:
+        raise ValueError(
+            _too_elongated(path, width, height, min_side, max_side))
+    note = (f'{path} is {width}x{height} px; downscaled to '
+            f'{img.shape[1]}x{img.shape[0]} (longest side limit {max_side} '
+            'px)')
+    return img, note
 
 
 def inference_unsup_segmentor(model, imgs):

@@ -302,3 +302,40 @@ def test_lambda_or_k_out_of_range(option, field):
     cfg.merge_from_dict({key: float(value) if value == 'inf' else int(value)})
     with pytest.raises(ValueError, match=field):
         MODELS.build(cfg.model)
+
+
+def test_folder_named_like_an_image_is_not_an_image(tmp_path):
+    """A folder entry ``sub.jpg/`` is never taken for an image: the data
+    sets' listing skips it (issue 18, item 10; the demo skips it with a
+    message, tests/test_reliability/test_probe_inputs.py)."""
+    from mmseg.registry import DATASETS as SEG_DATASETS
+
+    import densesiam_mm  # noqa: F401
+    make_images(str(tmp_path / 'images'), num=2)
+    os.makedirs(tmp_path / 'images' / 'sub.jpg')
+    dataset = DATASETS.build(
+        dict(
+            type='CustomDataset',
+            data_root=str(tmp_path / 'images'),
+            with_label=False,
+            pipeline=[]))
+    assert len(dataset) == 2
+    assert all(
+        osp.isfile(dataset.get_data_info(i)['img_path']) for i in range(2))
+    for folder in ('images/val', 'labels/val'):
+        os.makedirs(tmp_path / 'camvid' / folder)
+    Image.new('RGB', (8, 8)).save(tmp_path / 'camvid/images/val/a.jpg')
+    Image.new('L', (8, 8)).save(tmp_path / 'camvid/labels/val/a.png')
+    os.makedirs(tmp_path / 'camvid' / 'images' / 'val' / 'sub.jpg')
+    with DefaultScope.overwrite_default_scope('mmseg'):
+        camvid = SEG_DATASETS.build(
+            dict(
+                type='CamVidDataset',
+                data_root=str(tmp_path / 'camvid'),
+                data_prefix=dict(
+                    img_path='images/val', seg_map_path='labels/val'),
+                pipeline=[]))
+    assert [
+        osp.basename(camvid.get_data_info(i)['img_path'])
+        for i in range(len(camvid))
+    ] == ['a.jpg']

@@ -26,13 +26,29 @@ or holds another architecture.
   per seed, scored by ``HungarianIoUMetric``. No label is used to fit.
 
 Prints one line and writes the JSON (``--out``, default
-``WORK_DIR/dense_probe.json``).
+``WORK_DIR/dense_probe.json``), atomically; it names the checkpoint that
+produced it (path and sha256 of the file) and the probe options.
+
+The default ``WORK_DIR`` is unique per checkpoint content:
+``work_dirs/dense_probe/<file stem>-<sha256 of the file, 8 hex digits>``
+(``random-<digest of the backbone config>`` for ``random``), so two
+``iter_300.pth`` of different runs never share it. The probe holds a lock
+on its work dir for the whole run: a second probe in the same work dir
+stops at once with a message naming it. ``--out`` may not be the
+checkpoint (or a link to it).
+
+Options are checked before any work: ``--iters`` >= 1, distinct
+``--seeds``, ``--stages`` among the backbone's outputs (0..3 for a ResNet),
+``--over-clustering`` 0 (off) or >= 2. Label maps with class ids outside
+the classes (other than the ignore index), of another size than their
+image, or with more than one channel are refused, naming the file
+(``LoadCheckedSegAnnotations`` in both probes' pipelines).
 """
 import argparse
 import copy
+import hashlib
 import json
 import math
-import os
 import os.path as osp
 import sys
 import time
@@ -42,8 +58,12 @@ from mmengine.config import Config, DictAction
 from mmengine.runner import Runner
 
 import densesiam_mm  # noqa: F401  (registers the probes)
-from densesiam_mm.apis import build_runner, registry_hints
-from densesiam_mm.checkpoint import CheckpointFileError, read_model_weights
+from densesiam_mm.apis import (WorkDirBusyError, build_runner, lock_work_dir,
+                               registry_hints)
+from densesiam_mm.checkpoint import (CheckpointFileError, read_model_weights,
+                                     refuse_to_overwrite_inputs,
+                                     save_text_atomically,
+                                     torch_save_atomically)
 from densesiam_mm.evaluation import ClusteringProbe
 from densesiam_mm.models.probes import (DenseFeatureCache, backbone_state_dict,
                                         load_backbone_weights, resnet_depth,
@@ -55,6 +75,49 @@ DATA_CONFIGS = {
     'configs/benchmarks/dense_probe/camvid/'
     'linear-probe_resnet18-c5_1xb16-200i_camvid-320x240.py',
 }
+
+#: backbone outputs a ResNet gives (``out_indices=(0, 1, 2, 3)``)
+STAGES = (0, 1, 2, 3)
+
+
+def positive_int(text):
+    """argparse type: an integer >= 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'expected an integer >= 1, got {text!r}') from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(
+            f'must be >= 1 (iterations to train the linear probe), got '
+            f'{value}; leave the option out for the config\'s '
+            'schedule')
+    return value
+
+
+def over_clustering_factor(text):
+    """argparse type: 0 (off) or an integer >= 2."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'expected an integer, got {text!r}') from None
+    if value != 0 and value < 2:
+        raise argparse.ArgumentTypeError(
+            f'must be 0 (off) or an integer >= 2 (k = that many times '
+            f'the classes), got {value}')
+    return value
+
+
+def check_distinct(parser, values, option):
+    """``parser.error`` when ``values`` repeat an entry: a repeated seed
+    would count one run twice (a std of 0.00 over "2 seeds")."""
+    repeated = sorted({v for v in values if values.count(v) > 1})
+    if repeated:
+        parser.error(f'{option} {" ".join(map(str, values))}: '
+                     f'{", ".join(map(str, repeated))} given more than '
+                     f'once; give each {option.lstrip("-").rstrip("s")} '
+                     'once')
 
 
 def parse_args(argv=None):
@@ -72,27 +135,74 @@ def parse_args(argv=None):
         '--stages',
         type=int,
         nargs='+',
-        help='backbone outputs to probe, e.g. 3 (C5) or 1 2 3 (C3-C5 '
-        'concatenated at stride 8); default: the config\'s')
-    parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
+        choices=STAGES,
+        metavar='STAGE',
+        help='backbone outputs to probe (0..3), e.g. 3 (C5) or 1 2 3 '
+        '(C3-C5 concatenated at stride 8); default: the config\'s')
     parser.add_argument(
-        '--iters', type=int, help='linear probe iterations (config default)')
+        '--seeds',
+        type=int,
+        nargs='+',
+        default=[0, 1, 2],
+        help='probe seeds, distinct')
+    parser.add_argument(
+        '--iters',
+        type=positive_int,
+        help='linear probe iterations, >= 1 (default: the config\'s)')
     parser.add_argument(
         '--over-clustering',
-        type=int,
+        type=over_clustering_factor,
         default=3,
-        help='also k-means with this multiple of the classes (0: off)')
+        help='also k-means with this multiple (>= 2) of the classes '
+        '(0: off)')
     parser.add_argument(
         '--work-dir',
-        help='default: work_dirs/dense_probe/'
-        '<checkpoint name>')
-    parser.add_argument('--out', help='result JSON file')
+        help='default: work_dirs/dense_probe/<checkpoint file stem>-'
+        '<first 8 hex digits of its sha256>')
+    parser.add_argument(
+        '--out', help='result JSON file (default: WORK_DIR/dense_probe.json)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
         action=DictAction,
         help='override probe config settings')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    check_distinct(parser, args.seeds, '--seeds')
+    if args.stages:
+        check_distinct(parser, args.stages, '--stages')
+    return args
+
+
+def file_sha256(filename):
+    """sha256 (hex) of the bytes of ``filename``.
+
+    Raises:
+        CheckpointFileError: the file does not exist or cannot be read.
+    """
+    if not osp.isfile(filename):
+        raise CheckpointFileError(f'checkpoint file {filename} does not '
+                                  'exist.')
+    sha = hashlib.sha256()
+    try:
+        with open(filename, 'rb') as f:
+            for block in iter(lambda: f.read(1 << 20), b''):
+                sha.update(block)
+    except OSError as err:
+        raise CheckpointFileError(
+            f'cannot read checkpoint file {filename}: {err}') from err
+    return sha.hexdigest()
+
+
+def checkpoint_identity(checkpoint, cfg):
+    """``(name, sha256)`` identifying what is probed: the file stem and the
+    sha256 of its bytes, or ``'random'`` and the sha256 of the backbone
+    config that builds the random backbone (seed 0)."""
+    if checkpoint == 'random':
+        backbone = json.dumps(
+            cfg.model.backbone.to_dict(), sort_keys=True, default=str)
+        return 'random', hashlib.sha256(backbone.encode()).hexdigest()
+    name = osp.splitext(osp.basename(checkpoint))[0]
+    return name, file_sha256(checkpoint)
 
 
 def configure_backbone(cfg, weights):
@@ -140,7 +250,7 @@ def prepare_backbone(cfg, checkpoint, work_dir):
     if checkpoint != 'random':
         load_backbone_weights(backbone, checkpoint)
     out = osp.join(work_dir, 'backbone.pth')
-    torch.save(
+    torch_save_atomically(
         dict(state_dict=backbone.state_dict(), meta=dict(source=checkpoint)),
         out)
     cfg.model.backbone.init_cfg = dict(type='Pretrained', checkpoint=out)
@@ -230,23 +340,70 @@ def main(argv=None):
     cfg.launcher = 'none'
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    if args.iters:
+    if args.iters is not None:
         cfg.train_cfg.max_iters = args.iters
         cfg.param_scheduler[0].end = args.iters
-    name = 'random' if args.checkpoint == 'random' else osp.splitext(
-        osp.basename(args.checkpoint))[0]
-    work_dir = osp.abspath(
-        args.work_dir or osp.join('work_dirs', 'dense_probe', name))
-    os.makedirs(work_dir, exist_ok=True)
+    check_label_maps(cfg)
     try:
-        prepare_backbone(cfg, args.checkpoint, work_dir)
+        name, sha256 = checkpoint_identity(args.checkpoint, cfg)
     except CheckpointFileError as err:
         sys.exit(f'error: {err}')
+    work_dir = osp.abspath(
+        args.work_dir
+        or osp.join('work_dirs', 'dense_probe', f'{name}-{sha256[:8]}'))
+    out = osp.abspath(args.out or osp.join(work_dir, 'dense_probe.json'))
+    try:
+        refuse_to_overwrite_inputs(
+            out,
+            [args.checkpoint if args.checkpoint != 'random' else None, config],
+            '--out')
+    except ValueError as err:
+        sys.exit(f'error: {err}')
+    try:
+        with lock_work_dir(work_dir, 'dense probe'):
+            result = run_probes(args, cfg, config, work_dir, sha256)
+            save_text_atomically(out, json.dumps(result, indent=2) + '\n')
+    except (WorkDirBusyError, CheckpointFileError) as err:
+        sys.exit(f'error: {err}')
+    print(one_line(name, result), flush=True)
+    print(f'written {out}')
+    return result
+
+
+def check_label_maps(cfg):
+    """Load labels with :class:`LoadCheckedSegAnnotations` in the probes'
+    pipelines (class ids, size and channels checked, naming the file)."""
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        dataset = cfg.get(loader, {}).get('dataset', {})
+        for transform in dataset.get('pipeline', []):
+            if transform.get('type') in ('LoadAnnotations',
+                                         'mmseg.LoadAnnotations'):
+                transform['type'] = 'LoadCheckedSegAnnotations'
+
+
+def run_probes(args, cfg, config, work_dir, sha256):
+    """The probes asked for, in ``work_dir``; the result dict."""
+    prepare_backbone(cfg, args.checkpoint, work_dir)
     if args.stages:
         set_stages(cfg, args.stages)
     head = cfg.model.decode_head
     result = dict(
         checkpoint=args.checkpoint,
+        checkpoint_file=dict(
+            path=args.checkpoint
+            if args.checkpoint == 'random' else osp.abspath(args.checkpoint),
+            sha256=sha256,
+            sha256_of='backbone config'
+            if args.checkpoint == 'random' else 'file bytes'),
+        options=dict(
+            data=args.data,
+            probe=args.probe,
+            stages=args.stages,
+            seeds=args.seeds,
+            iters=cfg.train_cfg.max_iters,
+            over_clustering=args.over_clustering,
+            cfg_options=args.cfg_options or {},
+            work_dir=work_dir),
         config=osp.relpath(config, REPO_ROOT),
         backbone=f'{cfg.model.backbone.type}-'
         f'{cfg.model.backbone.get("depth", "")}'.rstrip('-'),
@@ -267,12 +424,6 @@ def main(argv=None):
             images=sum(len(c) for c in caches),
             MiB=round(sum(c.nbytes() for c in caches) / 2**20, 1))
     result['seconds'] = round(time.time() - start, 1)
-    out = args.out or osp.join(work_dir, 'dense_probe.json')
-    os.makedirs(osp.dirname(osp.abspath(out)), exist_ok=True)
-    with open(out, 'w') as f:
-        json.dump(result, f, indent=2)
-    print(one_line(name, result), flush=True)
-    print(f'written {out}')
     return result
 
 

@@ -149,7 +149,12 @@ def parse_args(argv=None):
         '--work-dir', default=osp.join('work_dirs', 'transfer_camvid'))
     parser.add_argument('--pretrain-iters', type=int, default=80)
     parser.add_argument('--pretrain-batch', type=int, default=8)
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    repeated = sorted({s for s in args.seeds if args.seeds.count(s) > 1})
+    if repeated:  # one run counted twice: a std of 0.00 over "2 seeds"
+        parser.error(f'--seeds: {", ".join(map(str, repeated))} given more '
+                     'than once; give each seed once')
+    return args
 
 
 def main(argv=None):

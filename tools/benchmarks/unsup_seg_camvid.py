@@ -142,7 +142,12 @@ def parse_args(argv=None):
         type=int,
         default=None,
         help='override the view size of every row')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    repeated = sorted({s for s in args.seeds if args.seeds.count(s) > 1})
+    if repeated:  # one run counted twice: a std of 0.00 over "2 seeds"
+        parser.error(f'--seeds: {", ".join(map(str, repeated))} given more '
+                     'than once; give each seed once')
+    return args
 
 
 def _set_view_size(cfg, size):

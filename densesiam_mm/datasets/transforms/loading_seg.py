@@ -56,6 +56,60 @@ def check_seg_data_list(dataset_name: str, data_list: list, ann_file: str,
                      'docs/unsup_seg_data.md for the expected layout.')
 
 
+def check_seg_map(seg: np.ndarray,
+                  path: str,
+                  num_classes: int,
+                  ignore_index: int = 255,
+                  image_shape: Optional[tuple] = None,
+                  img_path: Optional[str] = None,
+                  who: str = 'label check') -> None:
+    """Refuse a label map that cannot be scored, naming its file.
+
+    The one check of label maps of this package (the linear and the
+    clustering probe both load labels with
+    :class:`LoadCheckedSegAnnotations`): a single-channel ``(H, W)`` map,
+    of the size of its image when ``image_shape`` is given, holding only
+    class ids ``0..num_classes-1`` and ``ignore_index``.
+
+    Args:
+        seg (np.ndarray): the loaded label map (after any ``label_map``).
+        path (str): its file, for the message.
+        num_classes (int): number of classes.
+        ignore_index (int): label allowed besides the classes.
+        image_shape (tuple, optional): ``(H, W, ...)`` of the image.
+        img_path (str, optional): the image, for the message.
+        who (str): the caller, prefixed to the message.
+
+    Raises:
+        ValueError: naming the file, what is wrong and what was expected.
+    """
+    if seg.ndim != 2:
+        raise ValueError(
+            f'{who}: label map {path} has shape {seg.shape}; expected a '
+            'single-channel index map (H, W) of class ids, e.g. an 8-bit '
+            'grey or palette PNG, not a colour (RGB) rendering')
+    if image_shape is not None and \
+            tuple(seg.shape) != tuple(image_shape[:2]):
+        raise ValueError(
+            f'{who}: label map {path} is {seg.shape[1]}x{seg.shape[0]} '
+            f'(WxH) but its image {img_path} is '
+            f'{image_shape[1]}x{image_shape[0]}; a label map must have the '
+            'size of its image')
+    if seg.dtype == np.uint8:
+        # label maps are uint8 after loading: a 256-bin histogram is cheap
+        values = np.flatnonzero(np.bincount(seg.ravel(), minlength=256))
+    else:
+        values = np.unique(seg)
+    bad = values[((values < 0) | (values >= num_classes))
+                 & (values != ignore_index)]
+    if bad.size:
+        raise ValueError(
+            f'{who}: label map {path} has class ids {bad.tolist()} outside '
+            f'0..{num_classes - 1} (num_classes {num_classes}, ignore index '
+            f'{ignore_index}); fix the labels, or set num_classes / the '
+            'ignore index (or a label_map) to match them')
+
+
 @TRANSFORMS.register_module()
 class LoadCheckedSegAnnotations(LoadAnnotations):
     """mmseg's ``LoadAnnotations`` with checks of the loaded label map.
@@ -109,31 +163,19 @@ class LoadCheckedSegAnnotations(LoadAnnotations):
         except Exception as err:
             raise ValueError(f'{type(self).__name__}: cannot read label map '
                              f'{path}: {err}') from err
-        seg = results['gt_seg_map']
-        if seg.ndim != 2:
-            raise ValueError(
-                f'{type(self).__name__}: label map {path} has shape '
-                f'{seg.shape}; expected a single-channel index map')
-        ori_shape = results.get('ori_shape')
-        if ori_shape is not None and tuple(seg.shape) != tuple(ori_shape[:2]):
-            raise ValueError(
-                f'{type(self).__name__}: label map {path} is '
-                f'{seg.shape[1]}x{seg.shape[0]} (WxH) but its image '
-                f'{results.get("img_path")} is '
-                f'{ori_shape[1]}x{ori_shape[0]}')
         num_classes = self.num_classes or results.get('num_classes')
         if num_classes is None:
             raise KeyError(
                 f'{type(self).__name__}: set num_classes, or use a dataset '
                 "that adds 'num_classes' to its samples")
-        # label maps are uint8 after loading: a 256-bin histogram is cheap
-        values = np.flatnonzero(np.bincount(seg.ravel(), minlength=256))
-        bad = values[(values >= num_classes) & (values != self.ignore_index)]
-        if bad.size:
-            raise ValueError(
-                f'{type(self).__name__}: label map {path} has class ids '
-                f'{bad.tolist()} outside 0..{num_classes - 1} (ignore index '
-                f'{self.ignore_index})')
+        check_seg_map(
+            results['gt_seg_map'],
+            path,
+            num_classes,
+            self.ignore_index,
+            image_shape=results.get('ori_shape'),
+            img_path=results.get('img_path'),
+            who=type(self).__name__)
 
     #: PIL modes of label maps that uint8 holds without loss
     _EIGHT_BIT_MODES = ('1', 'L', 'P', 'LA', 'PA', 'RGB', 'RGBA')

@@ -68,14 +68,14 @@ model = dict(
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedSegAnnotations'),
     dict(type='Resize', scale=image_scale, keep_ratio=True),
     dict(type='PackSegInputs')
 ]
 test_pipeline = [
     dict(type='LoadImageFromFile'),
     dict(type='Resize', scale=image_scale, keep_ratio=True),
-    dict(type='LoadAnnotations'),
+    dict(type='LoadCheckedSegAnnotations'),
     dict(type='PackSegInputs')
 ]
 train_dataloader = dict(
