@@ -103,6 +103,17 @@ def test_loss_decreases_and_targets_do_not_collapse(full_run):
     assert int(ckpt['state_dict']['target_net.steps']) == MAX_ITERS
 
 
+def test_frozen_parameters_logged_in_one_line(full_run):
+    # mmengine warned once per frozen parameter (81 lines) before iteration
+    # 1; the constructor now logs one summary line
+    logs = glob.glob(osp.join(str(full_run), '*', '*.log'))
+    assert len(logs) == 1, logs
+    with open(logs[0]) as f:
+        lines = [line for line in f if 'requires_grad=False' in line]
+    assert len(lines) == 1, lines[:3]
+    assert '81 frozen parameters' in lines[0] and 'WARNING' not in lines[0]
+
+
 def test_killed_run_resumes(full_run, tmp_path):
     work_dir = tmp_path / 'crash'
     proc = subprocess.Popen(

@@ -84,6 +84,46 @@ class SiameseIM(BaseSelfSupervisor):
                 'the pipeline (PackInputs packs its `mask`).') from err
         return mask.flatten(1).to(device, non_blocking=True)
 
+    def check_views(self, view1: torch.Tensor, view2: torch.Tensor,
+                    mask: torch.Tensor) -> None:
+        """Refuse views the loss cannot compare patch by patch, naming the
+        config fields to fix: views of different sizes, a size that is not
+        a multiple of the patch size (the patch embedding would pad it
+        silently), a non-square view, or a mask of another patch grid."""
+        crop = ('the views\' crop size (`scale` of RandomResizedCropWithBox '
+                'in both view pipelines of MultiViewWithGeometry, '
+                'train_pipeline)')
+        size1, size2 = tuple(view1.shape[-2:]), tuple(view2.shape[-2:])
+        if size1 != size2:
+            raise ValueError(
+                f'SiameseIM: view 1 is {size1[0]}x{size1[1]} but view 2 is '
+                f'{size2[0]}x{size2[1]}; the loss compares the predicted '
+                'and the target tokens patch by patch, so both views need '
+                f'the same size. Set {crop} to one value.')
+        patch = getattr(self.backbone, 'patch_size', None)
+        if patch is not None and (size1[0] % patch or size1[1] % patch):
+            raise ValueError(
+                f'SiameseIM: the views are {size1[0]}x{size1[1]}, not a '
+                f'multiple of the patch size {patch} '
+                '(model.backbone.patch_size): the patch embedding would pad '
+                f'them silently. Set {crop} and model.backbone.img_size to a '
+                f'multiple of {patch}.')
+        if size1[0] != size1[1]:
+            raise ValueError(
+                f'SiameseIM: the views are {size1[0]}x{size1[1]}; the '
+                'relative position code and the predictor need a square '
+                f'patch grid. Set {crop} to a square size.')
+        if patch is not None:
+            grid = size1[0] // patch
+            if mask.size(1) != grid * grid:
+                raise ValueError(
+                    f'SiameseIM: the mask of view 1 has {mask.size(1)} '
+                    f'patches, but {size1[0]}x{size1[1]} views in '
+                    f'{patch}-pixel patches make a {grid}x{grid} grid '
+                    f'({grid * grid}). Set `input_size` of '
+                    f'ExactCountBlockMask (train_pipeline) to {grid} '
+                    '(crop size / model.backbone.patch_size).')
+
     def loss(self, inputs: List[torch.Tensor], data_samples: List[DataSample],
              **kwargs) -> Dict[str, torch.Tensor]:
         """Loss of a batch of view pairs.
@@ -101,6 +141,7 @@ class SiameseIM(BaseSelfSupervisor):
         assert isinstance(inputs, list) and len(inputs) >= 2
         view1, view2 = inputs[0], inputs[1]
         mask = self.view_mask(data_samples, view1.device)
+        self.check_views(view1, view2, mask)
 
         # Online branch: visible tokens of view 1 -> predicted view 2.
         online = self.neck(self.backbone(view1, mask))[0]  # (B, 1+V, D)

@@ -9,6 +9,29 @@ from mmpretrain.registry import MODELS
 from torch import Tensor
 
 
+def check_patch_multiple(img_size, patch_size) -> None:
+    """Refuse an ``img_size`` that is not a multiple of ``patch_size``.
+
+    mmcv's ``PatchEmbed`` would pad such images silently (its adaptive
+    ``'corner'`` padding) and the last row and column of patches would be
+    partly padding.
+    """
+    if isinstance(patch_size, bool) or not isinstance(patch_size, int):
+        return  # mmpretrain checks other types
+    sizes = (img_size, img_size) if isinstance(img_size, int) else img_size
+    if any(size % patch_size for size in sizes):
+        fixed = tuple(
+            max(1, round(size / patch_size)) * patch_size for size in sizes)
+        example = fixed[0] if fixed[0] == fixed[1] else fixed
+        raise ValueError(
+            f'SiameseIMViT: `img_size` {img_size!r} '
+            '(model.backbone.img_size) is not a multiple of `patch_size` '
+            f'{patch_size} (model.backbone.patch_size): the patch embedding '
+            'would pad the images silently. Set img_size, and the views\' '
+            'crop size (`scale` of RandomResizedCropWithBox), to a multiple '
+            f'of {patch_size}, e.g. {example}.')
+
+
 @MODELS.register_module()
 class SiameseIMViT(MAEViT):
     """mmpretrain's ``MAEViT`` encoding the visible tokens of a given mask.
@@ -41,6 +64,7 @@ class SiameseIMViT(MAEViT):
                  out_type: str = 'raw',
                  frozen_patch_embed: bool = True,
                  **kwargs) -> None:
+        check_patch_multiple(img_size, patch_size)
         super().__init__(
             arch=arch,
             img_size=img_size,
@@ -48,6 +72,7 @@ class SiameseIMViT(MAEViT):
             final_norm=final_norm,
             out_type=out_type,
             **kwargs)
+        self.patch_size = patch_size
         self.frozen_patch_embed = frozen_patch_embed
         if frozen_patch_embed:
             for param in self.patch_embed.parameters():
