@@ -189,7 +189,7 @@ def test_benchmarks_refuse_repeated_seeds(script, capsys):
     with pytest.raises(SystemExit) as exit_info:
         tool.parse_args(['--seeds', '0', '0'])
     assert exit_info.value.code == 2
-    assert '--seeds: 0 given more than once' in capsys.readouterr().err
+    assert '--seeds 0 0: 0 given more than once' in capsys.readouterr().err
     assert tool.parse_args(['--seeds', '0', '1']).seeds == [0, 1]
 
 

@@ -60,6 +60,7 @@ from mmengine.runner import Runner
 import densesiam_mm  # noqa: F401  (registers the probes)
 from densesiam_mm.apis import (WorkDirBusyError, build_runner, lock_work_dir,
                                registry_hints)
+from densesiam_mm.apis.tool_io import check_distinct
 from densesiam_mm.checkpoint import (CheckpointFileError, read_model_weights,
                                      refuse_to_overwrite_inputs,
                                      save_text_atomically,
@@ -107,17 +108,6 @@ def over_clustering_factor(text):
             f'must be 0 (off) or an integer >= 2 (k = that many times '
             f'the classes), got {value}')
     return value
-
-
-def check_distinct(parser, values, option):
-    """``parser.error`` when ``values`` repeat an entry: a repeated seed
-    would count one run twice (a std of 0.00 over "2 seeds")."""
-    repeated = sorted({v for v in values if values.count(v) > 1})
-    if repeated:
-        parser.error(f'{option} {" ".join(map(str, values))}: '
-                     f'{", ".join(map(str, repeated))} given more than '
-                     f'once; give each {option.lstrip("-").rstrip("s")} '
-                     'once')
 
 
 def parse_args(argv=None):

@@ -24,15 +24,13 @@ import copy
 import os.path as osp
 from typing import Dict
 
-import cv2
 import mmcv
 import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.visualization import Visualizer
 
-from densesiam_mm.checkpoint import (refuse_to_overwrite_inputs,
-                                     save_bytes_atomically)
+from densesiam_mm.apis.tool_io import check_image_out, save_image_atomically
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEFAULT_CONFIG = osp.join(
@@ -184,30 +182,6 @@ def draw(results: dict,
     return points
 
 
-def save_image_atomically(rgb: np.ndarray, out_file: str) -> None:
-    """Encode ``rgb`` in the format of ``out_file``'s extension and write
-    it atomically (a failed write leaves any previous file unchanged)."""
-    ok, data = cv2.imencode(
-        osp.splitext(out_file)[1], np.ascontiguousarray(rgb[..., ::-1]))
-    if not ok:
-        raise ValueError(f'cannot encode the picture for {out_file}')
-    save_bytes_atomically(out_file, data.tobytes())
-
-
-def check_out(out_file: str, inputs) -> None:
-    """Refuse, before any work, an ``--out`` that is one of ``inputs``
-    (same path, symlink, hard link) or has no image extension.
-
-    Raises:
-        ValueError: naming ``--out``.
-    """
-    refuse_to_overwrite_inputs(out_file, inputs, option='--out')
-    if not cv2.haveImageWriter(out_file):
-        raise ValueError(
-            f'--out {out_file}: not an image file name; end it with .png '
-            'or .jpg.')
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('image')
@@ -231,7 +205,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        check_out(args.out, [args.image, args.config])
+        check_image_out(args.out, [args.image, args.config])
     except ValueError as err:
         raise SystemExit(f'error: {err}')
     cfg = Config.fromfile(args.config)

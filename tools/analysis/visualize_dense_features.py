@@ -24,15 +24,13 @@ atomically.
 import argparse
 import os.path as osp
 
-import cv2
 import mmcv
 import numpy as np
 import torch
 import torch.nn.functional as F
 from mmengine.visualization import Visualizer
 
-from densesiam_mm.checkpoint import (refuse_to_overwrite_inputs,
-                                     save_bytes_atomically)
+from densesiam_mm.apis.tool_io import check_image_out, save_image_atomically
 
 MEAN = np.array([123.675, 116.28, 103.53], np.float32)
 STD = np.array([58.395, 57.12, 57.375], np.float32)
@@ -130,36 +128,12 @@ def render(panels, out_file: str) -> np.ndarray:
     return image
 
 
-def save_image_atomically(rgb: np.ndarray, out_file: str) -> None:
-    """Encode ``rgb`` in the format of ``out_file``'s extension and write
-    it atomically (a failed write leaves any previous file unchanged)."""
-    ok, data = cv2.imencode(
-        osp.splitext(out_file)[1], np.ascontiguousarray(rgb[..., ::-1]))
-    if not ok:
-        raise ValueError(f'cannot encode the picture for {out_file}')
-    save_bytes_atomically(out_file, data.tobytes())
-
-
 def input_files(args) -> list:
     """Every file the tool reads: the image, checkpoints, seg config and
     checkpoint."""
     files = [args.image, args.seg_config, args.seg_checkpoint]
     files += [c for c in args.checkpoints if c != 'random']
     return [f for f in files if f]
-
-
-def check_out(out_file: str, inputs) -> None:
-    """Refuse, before any work, an ``--out`` that is one of ``inputs``
-    (same path, symlink, hard link) or has no image extension.
-
-    Raises:
-        ValueError: naming ``--out``.
-    """
-    refuse_to_overwrite_inputs(out_file, inputs, option='--out')
-    if not cv2.haveImageWriter(out_file):
-        raise ValueError(
-            f'--out {out_file}: not an image file name; end it with .png '
-            'or .jpg.')
 
 
 def parse_args(argv=None):
@@ -198,7 +172,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     try:
-        check_out(args.out, input_files(args))
+        check_image_out(args.out, input_files(args))
     except ValueError as err:
         raise SystemExit(f'error: {err}')
     names = args.names or [

@@ -30,6 +30,8 @@ import subprocess
 import sys
 import time
 
+from densesiam_mm.apis.tool_io import check_distinct
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 PRETRAIN_CONFIGS = {
@@ -150,10 +152,7 @@ def parse_args(argv=None):
     parser.add_argument('--pretrain-iters', type=int, default=80)
     parser.add_argument('--pretrain-batch', type=int, default=8)
     args = parser.parse_args(argv)
-    repeated = sorted({s for s in args.seeds if args.seeds.count(s) > 1})
-    if repeated:  # one run counted twice: a std of 0.00 over "2 seeds"
-        parser.error(f'--seeds: {", ".join(map(str, repeated))} given more '
-                     'than once; give each seed once')
+    check_distinct(parser, args.seeds, '--seeds')
     return args
 
 

@@ -52,6 +52,7 @@ from mmengine.registry import init_default_scope
 from mmengine.runner import Runner
 
 import densesiam_mm  # noqa: F401
+from densesiam_mm.apis.tool_io import check_distinct
 from densesiam_mm.engine.hooks import KMeansClusteringHook
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -143,10 +144,7 @@ def parse_args(argv=None):
         default=None,
         help='override the view size of every row')
     args = parser.parse_args(argv)
-    repeated = sorted({s for s in args.seeds if args.seeds.count(s) > 1})
-    if repeated:  # one run counted twice: a std of 0.00 over "2 seeds"
-        parser.error(f'--seeds: {", ".join(map(str, repeated))} given more '
-                     'than once; give each seed once')
+    check_distinct(parser, args.seeds, '--seeds')
     return args
 
 
