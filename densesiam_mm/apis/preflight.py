@@ -27,8 +27,8 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
-from ..checkpoint import (key_groups, load_checkpoint_file, match_state_dict,
-                          unwrap_state_dict)
+from ..checkpoint import (is_local_file, key_groups, load_checkpoint_file,
+                          match_state_dict, unwrap_state_dict)
 
 
 def _dataset_cfgs(cfg) -> List[dict]:
@@ -71,10 +71,6 @@ def check_dataset_files(dataset_cfg) -> None:
                     'empty; it must list at least one image.')
 
 
-def _is_local(filename: str) -> bool:
-    return '://' not in filename and osp.isfile(osp.expanduser(filename))
-
-
 def check_checkpoint_matches(model: torch.nn.Module,
                              filename: str,
                              mode: str = 'partial',
@@ -109,7 +105,7 @@ def check_checkpoint_matches(model: torch.nn.Module,
     if mode not in ('partial', 'model', 'resume'):
         raise ValueError(f'unknown mode {mode!r}')
     if checkpoint is None:
-        if not _is_local(filename):
+        if not is_local_file(filename):
             return -1
         checkpoint = load_checkpoint_file(filename, map_location='cpu')
     model = getattr(model, 'module', model)
@@ -182,7 +178,7 @@ def load_weights_strictly(model: torch.nn.Module, filename: str) -> dict:
             corrupted (checksum).
     """
     from mmengine.runner import load_checkpoint, load_state_dict
-    if not _is_local(filename):
+    if not is_local_file(filename):
         return load_checkpoint(
             model, filename, map_location='cpu', strict=True)
     checkpoint = load_checkpoint_file(filename, map_location='cpu')

@@ -8,7 +8,8 @@ from mmengine.hooks import CheckpointHook
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from ..checkpoint import mmengine_loading, resolve_resume
+from ..checkpoint import (is_local_file, load_checkpoint_file,
+                          mmengine_loading, resolve_resume)
 from ..checkpoint.resume import report_resume_differences
 from ..engine.distributed import setup_cpu_distributed
 from ..engine.hooks import NaNGuardHook
@@ -196,7 +197,6 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
     notes = []
     if training:
         cfg = resolve_resume(cfg, warn=notes.append)
-        report_resume_differences(cfg, warn=notes.append)
     check_dataset_files(cfg.get(dataloader))
     if 'runner_type' in cfg:
         runner = RUNNERS.build(cfg)
@@ -211,7 +211,12 @@ def build_runner(cfg: Config, dataloader: str = 'train_dataloader') -> Runner:
     if cfg.get('load_from'):
         mode = 'resume' if training and cfg.get('resume') else \
             'partial' if training else 'model'
-        check_checkpoint_matches(runner.model, cfg.load_from, mode)
+        # read once: the fit check and the resume report share it
+        checkpoint = load_checkpoint_file(cfg.load_from, map_location='cpu') \
+            if is_local_file(cfg.load_from) else None
+        check_checkpoint_matches(runner.model, cfg.load_from, mode, checkpoint)
+        if mode == 'resume':
+            report_resume_differences(cfg, checkpoint, runner.logger.warning)
     if training and runner._train_loop is not None:
         guard_batch_norm(getattr(runner.model, 'module', runner.model))
         loader = runner.train_loop.dataloader  # builds the loop and loader

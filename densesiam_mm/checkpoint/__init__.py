@@ -7,9 +7,9 @@ from .atomic import (refuse_to_overwrite_inputs, remove_partial_files,
                      torch_save_atomically, write_atomically)
 from .checksum import add_checksum, tensor_checksum, verify_checksum
 from .errors import CheckpointFileError
-from .loading import (load_checkpoint_file, looks_like_torch_file,
-                      mmengine_loading, read_model_weights, trusts_checkpoints,
-                      unsafe_globals)
+from .loading import (is_local_file, load_checkpoint_file,
+                      looks_like_torch_file, mmengine_loading,
+                      read_model_weights, trusts_checkpoints, unsafe_globals)
 from .matching import (KeyMatch, extract_prefix, is_optional_key, key_groups,
                        match_state_dict, select_prefix, suggest_prefix,
                        unwrap_state_dict)
@@ -19,7 +19,7 @@ from .safe_globals import (allow_mmengine_checkpoints, history_buffer_getattr,
                            mmengine_safe_globals)
 
 __all__ = [
-    'refuse_to_overwrite_inputs', 'save_bytes_atomically',
+    'is_local_file', 'refuse_to_overwrite_inputs', 'save_bytes_atomically',
     'remove_partial_files', 'save_text_atomically', 'torch_save_atomically',
     'write_atomically', 'add_checksum', 'tensor_checksum', 'verify_checksum',
     'CheckpointFileError', 'load_checkpoint_file', 'looks_like_torch_file',

@@ -49,6 +49,13 @@ TRUST_ENV = 'DENSESIAM_TRUST_CHECKPOINT'
 STRICT_ENV = 'DENSESIAM_WEIGHTS_ONLY'
 
 
+def is_local_file(filename) -> bool:
+    """Whether ``filename`` names an existing local file (not a URL or
+    ``torchvision://`` name)."""
+    return isinstance(filename, str) and '://' not in filename and \
+        osp.isfile(osp.expanduser(filename))
+
+
 def trusts_checkpoints() -> bool:
     """Whether the user opted in to ``weights_only=False`` loads."""
     return os.environ.get(TRUST_ENV, '') == '1' and \
@@ -164,8 +171,8 @@ def mmengine_loading(filename: str):
     The checksum is not verified here; :func:`load_checkpoint_file` (the
     tools' pre-flight check) does that.
     """
-    local = '://' not in filename and osp.isfile(osp.expanduser(filename))
-    names = unsafe_globals(osp.expanduser(filename)) if local else None
+    names = unsafe_globals(osp.expanduser(filename)) \
+        if is_local_file(filename) else None
     if not (names and trusts_checkpoints()):
         yield
         return

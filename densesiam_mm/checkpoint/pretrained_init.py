@@ -41,7 +41,6 @@ those re-initialisations, so the checked load must happen under the name
   only on modules that do not special-case ``'Pretrained'``.
 """
 import logging
-import os.path as osp
 from typing import Callable, List, Optional
 
 from mmengine.logging import print_log
@@ -49,7 +48,7 @@ from mmengine.model.weight_init import PretrainedInit, update_init_info
 from mmengine.registry import WEIGHT_INITIALIZERS
 from mmengine.runner import CheckpointLoader, load_state_dict
 
-from .loading import load_checkpoint_file
+from .loading import is_local_file, load_checkpoint_file
 from .matching import (is_optional_key, key_groups, match_state_dict,
                        select_prefix, suggest_prefix, unwrap_state_dict)
 
@@ -57,16 +56,11 @@ from .matching import (is_optional_key, key_groups, match_state_dict,
 PRETRAINED_TYPES = ('Pretrained', 'CheckedPretrained')
 
 
-def _is_local(filename) -> bool:
-    return isinstance(filename, str) and '://' not in filename and \
-        osp.isfile(osp.expanduser(filename))
-
-
 def _read(filename: str, map_location):
     """Local files through :func:`load_checkpoint_file` (checked, checksum
     verified); URLs and ``torchvision://`` names through mmengine's
     loader."""
-    if _is_local(filename):
+    if is_local_file(filename):
         return load_checkpoint_file(filename, map_location=map_location)
     return CheckpointLoader.load_checkpoint(
         filename, map_location=map_location, logger='current')
@@ -210,7 +204,7 @@ def check_pretrained_inits(model,
     checked = []
     for name, module in model.named_modules():
         for init in _pretrained_entries(getattr(module, 'init_cfg', None)):
-            if not _is_local(init.get('checkpoint')):
+            if not is_local_file(init.get('checkpoint')):
                 continue
             args = {k: v for k, v in init.items() if k != 'type'}
             CheckedPretrainedInit(**args).check(module)

@@ -32,7 +32,6 @@ import os.path as osp
 import re
 from typing import Callable, List, Optional
 
-import torch
 from mmengine.logging import print_log
 
 from .loading import load_checkpoint_file
@@ -278,31 +277,17 @@ def resume_differences(cfg, checkpoint: dict) -> List[str]:
     return lines
 
 
-def _read_for_report(filename: str):
-    """The checkpoint, read for the report only (memory-mapped, with
-    ``weights_only``); None when that fails -- the pre-flight check that
-    follows names the problem."""
-    for kwargs in (dict(mmap=True), dict()):
-        try:
-            return torch.load(
-                filename, map_location='cpu', weights_only=True, **kwargs)
-        except Exception:  # not a zip archive (mmap), refused, broken
-            continue
-    return None
-
-
-def report_resume_differences(cfg, warn: Callable[[str], None] = _warn):
+def report_resume_differences(cfg,
+                              checkpoint: dict,
+                              warn: Callable[[str], None] = _warn):
     """Before a resumed training starts, warn when the config's lr, batch
     size or schedule length (:data:`RESUME_SETTINGS`) differs from the
-    checkpoint's run (:func:`resume_differences`), naming each difference
-    and the way to apply a new lr. Does nothing unless ``cfg.resume`` and
-    a local ``cfg.load_from`` are set. Returns the lines warned about."""
+    run that wrote ``checkpoint`` (the loaded ``cfg.load_from``;
+    :func:`resume_differences`), naming each difference and the way to
+    apply a new lr. Does nothing unless ``cfg.resume`` is set. Returns the
+    lines warned about."""
     filename = cfg.get('load_from')
-    if not (cfg.get('resume') and isinstance(filename, str)) or \
-            '://' in filename or not osp.isfile(filename):
-        return []
-    checkpoint = _read_for_report(filename)
-    if not isinstance(checkpoint, dict):
+    if not (cfg.get('resume') and isinstance(checkpoint, dict)):
         return []
     lines = resume_differences(cfg, checkpoint)
     if lines:

@@ -78,7 +78,8 @@ def test_report_warns_once_for_a_resumed_file(tmp_path):
     torch.save(_checkpoint(), path)
     messages = []
     cfg = _cfg(lr=1e-5, resume=True, load_from=path)
-    lines = report_resume_differences(cfg, warn=messages.append)
+    lines = report_resume_differences(
+        cfg, torch.load(path, weights_only=False), warn=messages.append)
     assert len(lines) == 1 and len(messages) == 1
     assert messages[0].startswith(f'--resume from {path}: the config '
                                   'differs from the run that wrote the '
@@ -86,5 +87,6 @@ def test_report_warns_once_for_a_resumed_file(tmp_path):
     assert f'`--cfg-options load_from={path}`' in messages[0]
     # load_from without --resume loads weights only: nothing to report
     cfg = _cfg(lr=1e-5, resume=False, load_from=path)
-    assert report_resume_differences(cfg, warn=messages.append) == []
+    assert report_resume_differences(
+        cfg, torch.load(path, weights_only=False), warn=messages.append) == []
     assert len(messages) == 1
