@@ -2,7 +2,12 @@
 """Train (pre-train or unsupervised segmentation) with an mmengine Runner.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
+        [--channels-last] [--cfg-options key=value ...]
+        [--launcher none|pytorch|slurm|mpi]
+
+``--amp`` trains under mixed precision: mmengine's ``AmpOptimWrapper``
+(fp16, dynamic loss scale) on CUDA, our ``CPUAmpOptimWrapper`` (bf16
+autocast, no loss scale) on a machine without CUDA.
 
 The run holds the work dir's lock (``<work_dir>/.densesiam.lock``) from
 before the Runner is built to the end: a second training (or dense probe)
@@ -19,6 +24,7 @@ import warnings
 # setuptools warns about mmengine's `import pkg_resources` on every run
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
+import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 
@@ -42,7 +48,14 @@ def parse_args():
     parser.add_argument(
         '--amp',
         action='store_true',
-        help='enable automatic-mixed-precision training')
+        help='mixed-precision training: AmpOptimWrapper (fp16, dynamic '
+        'loss scale) on CUDA; CPUAmpOptimWrapper (bf16 autocast) without '
+        'CUDA')
+    parser.add_argument(
+        '--channels-last',
+        action='store_true',
+        help='train in the channels-last memory format (ChannelsLastHook); '
+        'fastest with --amp')
     parser.add_argument(
         '--auto-scale-lr',
         action='store_true',
@@ -91,6 +104,26 @@ def base_batch_size(cfg, config_path: str):
     return batch, 'train_dataloader.batch_size on 1 process'
 
 
+def use_amp(cfg) -> None:
+    """``--amp``: the config's optim wrapper becomes mmengine's
+    ``AmpOptimWrapper`` (fp16, dynamic loss scale) when CUDA is available,
+    otherwise ``CPUAmpOptimWrapper`` (bf16 autocast, no loss scale). A
+    config whose wrapper already is an AMP wrapper keeps it."""
+    wrapper = cfg.optim_wrapper
+    kind = str(wrapper.get('type', 'OptimWrapper')).split('.')[-1]
+    if 'Amp' in kind:
+        return
+    if torch.cuda.is_available():
+        wrapper.type = 'AmpOptimWrapper'
+        wrapper.setdefault('loss_scale', 'dynamic')
+    else:
+        wrapper.type = 'CPUAmpOptimWrapper'
+        wrapper.setdefault('dtype', 'bfloat16')
+    print_log(
+        f'--amp: optim_wrapper type {kind} -> {wrapper.type}',
+        logger='current')
+
+
 def merge_args(cfg, args):
     """Merge command-line arguments into the config."""
     cfg.launcher = args.launcher
@@ -100,8 +133,10 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        use_amp(cfg)
+    if args.channels_last:
+        hooks = list(cfg.get('custom_hooks') or [])
+        cfg.custom_hooks = hooks + [dict(type='ChannelsLastHook')]
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None

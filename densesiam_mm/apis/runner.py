@@ -57,6 +57,7 @@ def use_atomic_checkpoints(cfg: Config) -> Config:
 NAN_GUARDED_WRAPPERS = {
     'OptimWrapper': 'NaNGuardOptimWrapper',
     'AmpOptimWrapper': 'NaNGuardAmpOptimWrapper',
+    'CPUAmpOptimWrapper': 'NaNGuardCPUAmpOptimWrapper',
 }
 
 

@@ -1,4 +1,7 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
+from .cpu_amp_optim_wrapper import (CPUAmpOptimWrapper,
+                                    NaNGuardCPUAmpOptimWrapper,
+                                    cpu_autocast_dtype)
 from .nan_guard_optim_wrapper import (NaNGuardAmpOptimWrapper, NaNGuardMixin,
                                       NaNGuardOptimWrapper)
 from .trainable_params_constructor import \
@@ -6,5 +9,6 @@ from .trainable_params_constructor import \
 
 __all__ = [
     'TrainableParamsOptimWrapperConstructor', 'NaNGuardMixin',
-    'NaNGuardOptimWrapper', 'NaNGuardAmpOptimWrapper'
+    'NaNGuardOptimWrapper', 'NaNGuardAmpOptimWrapper', 'CPUAmpOptimWrapper',
+    'NaNGuardCPUAmpOptimWrapper', 'cpu_autocast_dtype'
 ]
