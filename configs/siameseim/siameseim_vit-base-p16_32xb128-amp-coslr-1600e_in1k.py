@@ -29,6 +29,10 @@ _base_ = [
     'mmpretrain::_base_/default_runtime.py',
 ]
 
+# the paper's mixed precision: fp16 autocast with dynamic loss scaling
+# (AmpOptimWrapper, loss_scale='dynamic' in the schedule)
+optim_wrapper = dict(dtype='float16')
+
 custom_imports = dict(imports=['densesiam_mm'], allow_failed_imports=False)
 
 default_hooks = dict(

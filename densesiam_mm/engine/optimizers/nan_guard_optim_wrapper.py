@@ -37,6 +37,10 @@ class NaNGuardMixin:
         bad = torch.logical_not(torch.isfinite(loss.detach()).all())
         bad = bad.to(dtype=torch.float32, device=loss.device).reshape(1)
         all_reduce(bad)  # no-op without a process group
+        # The one host-device sync of the step, kept: skipping an update
+        # exactly (no backward, no optimizer step: momentum, Adam moments,
+        # weight decay and step counts untouched) is a host decision, as in
+        # torch's GradScaler.step; see docs/gpu.md.
         self.last_update_skipped = bool(bad.item() > 0)
         if self.last_update_skipped:
             self.skipped_updates += 1

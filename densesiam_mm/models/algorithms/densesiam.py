@@ -1,5 +1,4 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
-import contextlib
 from typing import Dict, List, Optional, Union
 
 import torch
@@ -7,18 +6,9 @@ from mmpretrain.models.selfsup import BaseSelfSupervisor
 from mmpretrain.registry import MODELS
 from mmpretrain.structures import DataSample
 
-from ..utils import (check_grid_size, check_loss_weight,
+from ..utils import (autocast_off, check_grid_size, check_loss_weight,
                      correspondence_from_samples,
                      revert_sync_bn_if_not_distributed)
-
-
-def _autocast_off(device_type: str):
-    """Context that disables autocast on ``device_type``; a no-op context
-    for devices without autocast (e.g. ``meta``)."""
-    try:
-        return torch.autocast(device_type=device_type, enabled=False)
-    except RuntimeError:
-        return contextlib.nullcontext()
 
 
 @MODELS.register_module()
@@ -96,7 +86,7 @@ class DenseSiam(BaseSelfSupervisor):
         float32 even under autocast, so the cosine is never taken in half
         precision; without autocast this is exactly mmpretrain's SimSiam.
         """
-        with _autocast_off(z1.device.type):
+        with autocast_off(z1.device.type):
             z1, z2 = z1.float(), z2.float()
             return 0.5 * (self.head.loss(z1, z2) + self.head.loss(z2, z1))
 

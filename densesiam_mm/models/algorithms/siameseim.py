@@ -2,6 +2,7 @@
 import math
 from typing import Dict, List, Optional, Union
 
+import numpy as np
 import torch
 from mmengine.logging import MessageHub
 from mmpretrain.models.selfsup import BaseSelfSupervisor
@@ -13,6 +14,52 @@ from torch import nn
 from ..utils.relative_position import relative_position_code_from_samples
 from ..utils.sync_bn import revert_sync_bn_if_not_distributed
 from ..utils.view_samples import stack_sample_field
+
+
+class HostStepCosineEMA(CosineEMA):
+    """mmpretrain's ``CosineEMA`` with its step count mirrored on the host.
+
+    ``CosineEMA`` keeps the count in the ``steps`` buffer, on the model's
+    device, and reads it on the host at every update (``steps == 0``,
+    ``steps % interval`` and ``cos(pi * steps / max_iters)`` once per
+    parameter): a host-device sync per parameter and step on a GPU. This
+    class keeps a Python copy of the count (read from the buffer once
+    after a ``load_state_dict``, e.g. on resume) and passes it to the same
+    ``avg_func``, so the averages, the buffer and the checkpoints are
+    ``CosineEMA``'s, without a sync.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.host_steps = 0  # the buffer starts at 0
+        self.register_load_state_dict_post_hook(self._forget_host_steps)
+
+    @staticmethod
+    def _forget_host_steps(module, incompatible_keys) -> None:
+        module.host_steps = None  # read the loaded buffer at the next update
+
+    def update_parameters(self, model: nn.Module) -> None:
+        """``CosineEMA.update_parameters`` with the host step count."""
+        if self.host_steps is None:
+            self.host_steps = int(self.steps)  # once after loading
+        steps = self.host_steps
+        src_parameters = (
+            model.state_dict()
+            if self.update_buffers else dict(model.named_parameters()))
+        if steps == 0:
+            for key, p_avg in self.avg_parameters.items():
+                p_avg.data.copy_(src_parameters[key].data)
+        elif steps % self.interval == 0:
+            for key, p_avg in self.avg_parameters.items():
+                if p_avg.dtype.is_floating_point:
+                    self.avg_func(p_avg.data,
+                                  src_parameters[key].data.to(p_avg.device),
+                                  steps)
+        if not self.update_buffers:
+            for b_avg, b_src in zip(self.module.buffers(), model.buffers()):
+                b_avg.data.copy_(b_src.data.to(b_avg.device))
+        self.steps += 1
+        self.host_steps = steps + 1
 
 
 @MODELS.register_module()
@@ -67,7 +114,7 @@ class SiameseIM(BaseSelfSupervisor):
                     f'SiameseIM: `{name}` (EMA weight of the online '
                     f'weights) must be in [0, 1], got {value!r}.')
         revert_sync_bn_if_not_distributed(self)
-        self.target_net = CosineEMA(
+        self.target_net = HostStepCosineEMA(
             nn.Sequential(self.backbone, self.neck),
             momentum=target_momentum,
             end_momentum=target_end_momentum)
@@ -83,6 +130,28 @@ class SiameseIM(BaseSelfSupervisor):
                 'Data samples carry no `mask`: add ExactCountBlockMask to '
                 'the pipeline (PackInputs packs its `mask`).') from err
         return mask.flatten(1).to(device, non_blocking=True)
+
+    @staticmethod
+    def visible_index(data_samples: List[DataSample],
+                      device: torch.device) -> torch.Tensor:
+        """``(B, V)`` visible patches of view 1 in raster order, computed
+        and checked (the same ``V`` in every image) on the host copy of the
+        masks, so the encoder reads no mask on the device (no sync)."""
+        masks = []
+        for sample in data_samples:
+            mask = sample.mask
+            if isinstance(mask, torch.Tensor) and mask.device.type != 'cpu':
+                mask = mask.cpu()  # written on a device by hand: one copy
+            masks.append(np.asarray(mask, dtype=bool).reshape(-1))
+        masks = np.stack(masks)
+        counts = (~masks).sum(1)
+        if (counts != counts[0]).any():
+            raise ValueError(
+                'SiameseIMViT: every image must keep the same number of '
+                f'visible patches, got {counts.tolist()}; use '
+                'ExactCountBlockMask.')
+        order = np.argsort(masks, axis=1, kind='stable')[:, :counts[0]]
+        return torch.from_numpy(order).to(device, non_blocking=True)
 
     def check_views(self, view1: torch.Tensor, view2: torch.Tensor,
                     mask: torch.Tensor) -> None:
@@ -144,7 +213,8 @@ class SiameseIM(BaseSelfSupervisor):
         self.check_views(view1, view2, mask)
 
         # Online branch: visible tokens of view 1 -> predicted view 2.
-        online = self.neck(self.backbone(view1, mask))[0]  # (B, 1+V, D)
+        visible = self.visible_index(data_samples, view1.device)
+        online = self.neck(self.backbone(view1, mask, visible))[0]
         code = relative_position_code_from_samples(data_samples,
                                                    math.isqrt(mask.size(1)),
                                                    self.head.embed_dims,

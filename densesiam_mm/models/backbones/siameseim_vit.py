@@ -80,13 +80,18 @@ class SiameseIMViT(MAEViT):
 
     def forward(self,
                 x: Tensor,
-                mask: Optional[Tensor] = None) -> Tuple[Tensor]:
+                mask: Optional[Tensor] = None,
+                visible_index: Optional[Tensor] = None) -> Tuple[Tensor]:
         """Encode all tokens (``mask=None``) or the visible ones.
 
         Args:
             x (Tensor): ``(B, 3, H, W)`` images.
             mask (Tensor, optional): ``(B, L)`` bool, ``True`` where a patch
                 is masked, ``L = (H/p) * (W/p)``.
+            visible_index (Tensor, optional): ``(B, V)`` long, the visible
+                patches of ``mask`` in raster order, computed and checked
+                by the caller on the host (``SiameseIM``): then the mask is
+                not read here (no host-device sync).
 
         Returns:
             tuple[Tensor]: with a mask, ``((B, 1 + V, C),)`` the class token
@@ -104,8 +109,8 @@ class SiameseIMViT(MAEViT):
                 f'{num_patches}) for {tuple(x.shape[2:])} images, got '
                 f'{tuple(mask.shape)}.')
         mask = mask.to(torch.bool)
-        counts = (~mask).sum(1)
-        if not bool((counts == counts[0]).all()):
+        counts = (~mask).sum(1) if visible_index is None else None
+        if visible_index is None and not bool((counts == counts[0]).all()):
             raise ValueError(
                 'SiameseIMViT: every image must keep the same number of '
                 f'visible patches, got {counts.tolist()}; use '
@@ -117,7 +122,12 @@ class SiameseIMViT(MAEViT):
             mode=self.interpolate_mode,
             num_extra_tokens=self.num_extra_tokens)
         tokens = tokens + pos_embed[:, 1:]
-        tokens = tokens[~mask].reshape(batch, -1, tokens.size(-1))
+        if visible_index is None:
+            tokens = tokens[~mask].reshape(batch, -1, tokens.size(-1))
+        else:
+            tokens = torch.gather(
+                tokens, 1, visible_index[...,
+                                         None].expand(-1, -1, tokens.size(-1)))
         cls_token = (self.cls_token + pos_embed[:, :1]).expand(batch, -1, -1)
         tokens = torch.cat([cls_token, tokens], dim=1)
         tokens = self.drop_after_pos(tokens)

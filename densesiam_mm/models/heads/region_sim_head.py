@@ -8,6 +8,7 @@ from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
 from ..necks.region_projector import RegionProjector
+from ..utils.autocast import autocast_off
 from ..utils.geometry import sample_at_grid
 
 
@@ -52,7 +53,8 @@ def region_embeddings(
         Tensor: ``(B, N, C)`` region embeddings (computed in float32).
     """
     masks = region_masks(mask_logits, point_weight)
-    return torch.einsum('bnk,bck->bnc', masks, feats.float().flatten(2))
+    with autocast_off(feats.device.type):  # the sum in float32
+        return torch.einsum('bnk,bck->bnc', masks, feats.float().flatten(2))
 
 
 def _has_linear_first_layer(projector) -> bool:
@@ -182,7 +184,8 @@ class RegionSimHead(BaseModule):
         # masks and their sum in at least float32 (AMP-safe)
         dtype = torch.promote_types(point_proj.dtype, torch.float32)
         masks = region_masks(mask_logits, point_weight, dtype)  # (B, N, KK)
-        hidden = torch.einsum('bnk,bkd->bnd', masks, point_proj.to(dtype))
+        with autocast_off(feats.device.type):  # the sum in float32
+            hidden = torch.einsum('bnk,bkd->bnd', masks, point_proj.to(dtype))
         hidden = hidden.to(point_proj.dtype).flatten(0, 1)
         if fc0.bias is not None:
             hidden = hidden + fc0.bias

@@ -75,15 +75,19 @@ class SiameseIMHead(BaseModule):
         Returns:
             Tensor: ``(B, Q, D)`` predictions.
         """
-        batch, num_patches = mask.shape
+        num_patches = mask.size(1)
         grid_size = math.isqrt(num_patches)
         if grid_size * grid_size != num_patches:
             raise ValueError(f'SiameseIMHead: the mask has {num_patches} '
                              'patches, not a square grid.')
         absolute = absolute_position_code(grid_size, self.embed_dims,
                                           tokens.device).to(tokens.dtype)
-        absolute = absolute[None].expand(batch, -1, -1)[~mask.bool()]
-        visible = tokens[:, 1:] + absolute.reshape(batch, -1, self.embed_dims)
+        # codes of the visible patches in raster order: a stable sort puts
+        # them first; their count is the tokens' (no boolean-mask
+        # indexing, whose data-dependent size is a host-device sync)
+        visible_index = torch.argsort(
+            mask.to(torch.uint8), dim=1, stable=True)[:, :tokens.size(1) - 1]
+        visible = tokens[:, 1:] + absolute[visible_index]
         queries = self.mask_token + self.query_embed(
             relative_code.to(tokens.dtype))
         x = torch.cat([tokens[:, :1], visible, queries], dim=1)

@@ -6,6 +6,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
+from ..utils.autocast import autocast_off
+
 
 def masked_mean(per_sample: torch.Tensor,
                 valid: Optional[torch.Tensor]) -> torch.Tensor:
@@ -68,16 +70,19 @@ class DenseSimilarityLoss(BaseModule):
         Returns:
             Tensor: scalar loss.
         """
-        pred = pred.float().flatten(2)
-        target = target.float().flatten(2)
-        if self.mode == 'cosine':
-            per_point = -(F.normalize(pred, dim=1) *
-                          F.normalize(target, dim=1)).sum(dim=1)
-        else:
-            per_point = -(F.softmax(target / self.temperature, dim=1) *
-                          F.log_softmax(pred / self.temperature, dim=1)).sum(
-                              dim=1)
-        if valid is not None and valid.dim() > 1:
-            weight = valid.flatten(1).to(per_point.dtype)
-            return (per_point * weight).sum() / weight.sum().clamp(min=1)
-        return masked_mean(per_point.mean(dim=1), valid)
+        # float32, autocast off: a cosine or a softmax in fp16 loses the
+        # small differences the loss is made of (and exp overflows)
+        with autocast_off(pred.device.type):
+            pred = pred.float().flatten(2)
+            target = target.float().flatten(2)
+            if self.mode == 'cosine':
+                per_point = -(F.normalize(pred, dim=1) *
+                              F.normalize(target, dim=1)).sum(dim=1)
+            else:
+                per_point = -(
+                    F.softmax(target / self.temperature, dim=1) *
+                    F.log_softmax(pred / self.temperature, dim=1)).sum(dim=1)
+            if valid is not None and valid.dim() > 1:
+                weight = valid.flatten(1).to(per_point.dtype)
+                return (per_point * weight).sum() / weight.sum().clamp(min=1)
+            return masked_mean(per_point.mean(dim=1), valid)

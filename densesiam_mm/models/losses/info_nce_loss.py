@@ -6,6 +6,7 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmpretrain.registry import MODELS
 
+from ..utils.autocast import autocast_off
 from .dense_similarity_loss import masked_mean
 
 
@@ -50,14 +51,17 @@ class RegionInfoNCELoss(BaseModule):
                 f'N >= 2 regions to contrast, got shape {tuple(pred.shape)}; '
                 'N is the number of region masks (DenseSiamSeg: '
                 '`projector.out_channels`, the number of classes).')
-        pred = F.normalize(pred.float(), dim=-1)
-        # 1/T on the (B, N, D) target rather than on the (B, N, N) logits:
-        # one pass less over the logits forward and backward.
-        target = F.normalize(target.float(), dim=-1) / self.temperature
-        logits = torch.einsum('bnd,bmd->bnm', pred, target)
-        labels = torch.arange(logits.size(1), device=logits.device)
-        per_region = F.cross_entropy(
-            logits.flatten(0, 1),
-            labels.repeat(logits.size(0)),
-            reduction='none').view(logits.shape[:2])
-        return masked_mean(per_region.mean(dim=1), valid)
+        # float32 with autocast off: autocast would run the einsum (a bmm)
+        # in fp16/bf16, i.e. the logits <p, z> / T at 8-11 mantissa bits
+        with autocast_off(pred.device.type):
+            pred = F.normalize(pred.float(), dim=-1)
+            # 1/T on the (B, N, D) target rather than on the (B, N, N)
+            # logits: one pass less over the logits forward and backward.
+            target = F.normalize(target.float(), dim=-1) / self.temperature
+            logits = torch.einsum('bnd,bmd->bnm', pred, target)
+            labels = torch.arange(logits.size(1), device=logits.device)
+            per_region = F.cross_entropy(
+                logits.flatten(0, 1),
+                labels.repeat(logits.size(0)),
+                reduction='none').view(logits.shape[:2])
+            return masked_mean(per_region.mean(dim=1), valid)

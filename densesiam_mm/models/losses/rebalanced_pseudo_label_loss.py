@@ -6,6 +6,8 @@ import torch.nn.functional as F
 from mmengine.model import BaseModule
 from mmseg.registry import MODELS
 
+from ..utils.autocast import autocast_off
+
 
 @MODELS.register_module()
 class RebalancedPseudoLabelLoss(BaseModule):
@@ -85,8 +87,13 @@ class RebalancedPseudoLabelLoss(BaseModule):
         Returns:
             Tensor: scalar loss.
         """
+        # float32, autocast off: a softmax cross-entropy (see fp32.py)
+        with autocast_off(logits.device.type):
+            return self._forward(logits.float(), labels, valid, class_weight)
+
+    def _forward(self, logits, labels, valid, class_weight):
         num_classes = logits.size(1)
-        logits = logits.float().flatten(2).transpose(1, 2)  # (B, P, N)
+        logits = logits.flatten(2).transpose(1, 2)  # (B, P, N)
         labels = labels.flatten(1)  # (B, P)
         if labels.shape != logits.shape[:2]:
             raise ValueError(
@@ -109,8 +116,11 @@ class RebalancedPseudoLabelLoss(BaseModule):
         elif self.rebalance == 'none':
             weight = count
         else:
-            counts = torch.bincount(
-                flat_labels, weights=count, minlength=num_classes)
+            # per-class sums of the counts; not torch.bincount, whose
+            # output size depends on the labels' maximum (a host-device
+            # sync on CUDA): the same float32 sums, in a fixed-size tensor
+            counts = count.new_zeros(num_classes).index_add_(
+                0, flat_labels, count)
             if self.rebalance == 'inverse':
                 weight = count / counts[flat_labels].clamp(min=1)
             else:

@@ -1,18 +1,11 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """UniGrad loss (Tao et al., CVPR 2022), as SiameseIM uses it."""
-import contextlib
-
 import torch
 from mmengine import dist
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
-
-def _autocast_off(device_type: str):
-    try:
-        return torch.autocast(device_type=device_type, enabled=False)
-    except RuntimeError:
-        return contextlib.nullcontext()
+from ..utils.autocast import autocast_off
 
 
 def target_correlation(target: Tensor) -> Tensor:
@@ -54,7 +47,7 @@ class UniGradLoss(nn.Module):
                 f'UniGradLoss: prediction {tuple(pred.shape)} and target '
                 f'{tuple(target.shape)} shapes differ.')
         dims = pred.size(-1)
-        with _autocast_off(pred.device.type):
+        with autocast_off(pred.device.type):
             pred = pred.float().reshape(-1, dims)
             with torch.no_grad():
                 target = target.float().reshape(-1, dims)

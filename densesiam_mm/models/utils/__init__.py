@@ -1,4 +1,5 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
+from .autocast import autocast_off
 from .geometry import (Correspondence, check_grid_size, dense_correspondence,
                        dense_view_points, grid_points, intersection_boxes,
                        points_to_view_grid, sample_at_grid,
@@ -26,5 +27,5 @@ __all__ = [
     'AlignedViews', 'align_views', 'absolute_position_code',
     'relative_position_code', 'relative_position_code_from_samples',
     'sincos_position_code', 'view_patch_positions', 'TokenBatchNorm',
-    'spherical_kmeans'
+    'spherical_kmeans', 'autocast_off'
 ]

@@ -6,6 +6,8 @@ from typing import Optional
 import torch
 import torch.nn.functional as F
 
+from .autocast import autocast_off
+
 
 @torch.no_grad()
 def spherical_kmeans(
@@ -34,6 +36,13 @@ def spherical_kmeans(
         raise ValueError(
             f'spherical_kmeans: need a (M, C) tensor with M >= K = '
             f'{num_clusters} points, got shape {tuple(points.shape)}.')
+    # fp32 under autocast: bf16/fp16 similarities change the assignments
+    with autocast_off(points.device.type):
+        return _spherical_kmeans(points, num_clusters, num_iters, generator)
+
+
+def _spherical_kmeans(points, num_clusters, num_iters, generator):
+    """:func:`spherical_kmeans` after its checks, autocast off."""
     points = F.normalize(points.float(), dim=1)
     num_points = points.size(0)
     device = points.device

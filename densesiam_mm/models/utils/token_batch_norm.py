@@ -1,17 +1,9 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """Batch normalisation of token sequences."""
-import contextlib
-
-import torch
 from mmpretrain.registry import MODELS
 from torch import Tensor, nn
 
-
-def _autocast_off(device_type: str):
-    try:
-        return torch.autocast(device_type=device_type, enabled=False)
-    except RuntimeError:  # a device without autocast (e.g. meta)
-        return contextlib.nullcontext()
+from .autocast import autocast_off
 
 
 @MODELS.register_module('TokenBN')
@@ -50,5 +42,5 @@ class TokenBatchNorm(nn.Module):
             raise ValueError(
                 f'TokenBatchNorm expects (B, N, C) tokens, got shape '
                 f'{tuple(x.shape)}.')
-        with _autocast_off(x.device.type):
+        with autocast_off(x.device.type):
             return self.bn(x.float().transpose(1, 2)).transpose(1, 2)

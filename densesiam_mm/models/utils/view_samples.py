@@ -15,8 +15,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from .geometry import (Correspondence, dense_correspondence,
-                       intersection_boxes, view_correspondence)
+from .geometry import Correspondence, dense_correspondence, view_correspondence
 
 
 def stack_sample_field(data_samples, key: str, dtype: torch.dtype) -> Tensor:
@@ -62,6 +61,18 @@ def host_view_geometry(data_samples) -> Tuple[Tensor, Tensor]:
     return boxes, flips
 
 
+def host_boxes_array(data_samples) -> np.ndarray:
+    """``(B, V, 4)`` float32 numpy copy of the views' boxes (host data;
+    boxes written on a device are copied to the host, a sync)."""
+    values = []
+    for sample in data_samples:
+        value = sample.view_boxes
+        if isinstance(value, Tensor) and value.device.type != 'cpu':
+            value = value.cpu()
+        values.append(np.asarray(value, dtype=np.float32))
+    return np.stack(values)
+
+
 def view_geometry_from_samples(data_samples, device: torch.device):
     """``(B, V, 4)`` boxes and ``(B, V)`` flips of packed data samples.
 
@@ -101,13 +112,16 @@ def dense_correspondence_from_samples(
     """
     first, second = views
     host_boxes, host_flips = host_view_geometry(data_samples)
-    _, overlap = intersection_boxes(host_boxes[:, first], host_boxes[:,
-                                                                     second])
-    if not bool(overlap.any()):
+    # the check reads numpy copies of the host boxes: no torch op, so it is
+    # neither a device sync nor data-dependent under fake tensors
+    pair_boxes = host_boxes_array(data_samples)[:, [first, second]]
+    top_left = np.maximum(pair_boxes[:, 0, :2], pair_boxes[:, 1, :2])
+    bottom_right = np.minimum(pair_boxes[:, 0, 2:], pair_boxes[:, 1, 2:])
+    if not (bottom_right > top_left).all(axis=1).any():
         raise ValueError(
             "correspondence='dense': view 1 and view 2 do not overlap in any "
             'image of the batch (view_boxes '
-            f'{host_boxes[:, [first, second]].tolist()}); the train pipeline '
+            f'{pair_boxes.tolist()}); the train pipeline '
             'makes views that cannot overlap. Use nested views '
             "(NestedCropViews) or correspondence='grid'.")
     boxes = host_boxes.to(device, non_blocking=True)

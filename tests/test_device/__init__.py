@@ -1,0 +1,1 @@
+# Copyright (c) densesiam_mm contributors. All rights reserved.
