@@ -30,6 +30,7 @@ custom_hooks = [
     dict(
         type='KMeansClusteringHook',
         interval=1,
+        clustering='sampled',
         max_batches=16,
         points_per_image=64,
         num_iters=20)

@@ -9,7 +9,8 @@
 # | ------------ | -------------------------------------------------------- |
 # | clustering   | k-means, K = 11 per view, before every epoch, on every   |
 # |              | pixel of the 367 frames (view 2 sampled at view 1's      |
-# |              | cells), BN with running statistics, 20 iterations        |
+# |              | cells), faiss mini-batch k-means (raw centroids), BN     |
+# |              | with running statistics, 20 iterations                   |
 # | labels       | assigned once per epoch, views fixed per frame           |
 # | losses       | (within + cross) / 2 on the aligned 24 x 24 maps, frozen |
 # |              | centroid classifiers, epoch cluster-size weights         |
@@ -29,6 +30,6 @@ model = dict(
 
 optim_wrapper = dict(
     _delete_=True, type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4))
-# every pixel of the 367 frames
-custom_hooks = [dict(_base_.custom_hooks[0], points_per_image=None)]
+# every pixel of the 367 frames (the base's mini-batch k-means: the initial
+# k-means on 30 batches of 8 frames, then running-mean updates)
 env_cfg = dict(dist_cfg=dict(backend='gloo'))

@@ -8,11 +8,13 @@
 # | setting        | value                                                  |
 # | -------------- | ------------------------------------------------------ |
 # | encoder        | ResNet-18 + simplified FPN (same as DenseSiam-Seg)     |
-# | clustering     | k-means, K = 27 per view, before every epoch, on 256   |
-# |                | pixels of every image and view (the authors: every     |
-# |                | pixel by mini-batch k-means; all 80 x 80 x 2 x 49k     |
-# |                | features would need ~320 GB here), view 2 sampled at   |
-# |                | view 1's cells, BN with running statistics             |
+# | clustering     | k-means, K = 27 per view, before every epoch, on every |
+# |                | pixel of every image and view: faiss mini-batch        |
+# |                | k-means streamed over the data (clustering batch 256 = |
+# |                | 8 x 32, initial k-means on 30 batches, running-mean    |
+# |                | updates every 30), raw Euclidean centroids, view 2     |
+# |                | sampled at view 1's cells, BN with running statistics; |
+# |                | centroids, labels and weights over all 8 processes     |
 # | labels         | nearest centroid of every pixel, assigned once per     |
 # |                | epoch in a second pass (views fixed per image), not    |
 # |                | from the training forward pass                         |
@@ -31,5 +33,7 @@ _base_ = [
 ]
 
 train_dataloader = dict(batch_size=16)  # 8 x 16 = 128
+# the authors' clustering batch: 8 x 32 = 256
+custom_hooks = [dict(_base_.custom_hooks[0], batch_size=32)]
 optim_wrapper = dict(
     _delete_=True, type='OptimWrapper', optimizer=dict(type='Adam', lr=1e-4))

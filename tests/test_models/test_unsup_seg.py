@@ -440,12 +440,24 @@ def test_picie_official_frozen_classifiers_and_proportional_weights():
     model.set_centroids(centroids)
     frozen = [c.weight.detach().clone() for c in model.classifiers]
 
-    # the clustering hook's labels and weights on known features
+    # the clustering hook's labels and weights on known features: raw
+    # centroids, Euclidean nearest centroid (the authors')
+    from types import SimpleNamespace
+
     from densesiam_mm.engine.hooks import KMeansClusteringHook
-    hook = KMeansClusteringHook(points_per_image=None, assign_labels=True)
-    feats = [centroids[v][[0, 0, 0, 1, 1, 2]][None] for v in range(2)]
-    labels, weights = hook.label_pixels(model.centroids,
-                                        [([7], feats, (2, 3))], 11)
+    hook = KMeansClusteringHook(assign_labels=True, progress=False)
+    feats = [
+        centroids[v][[0, 0, 0, 1, 1, 2]].T.reshape(1, 128, 2, 3)
+        for v in range(2)
+    ]
+    fake = SimpleNamespace(
+        num_clusters=11,
+        assign_labels=model.assign_labels,
+        data_preprocessor=lambda data, training: data,
+        view_features=lambda views, samples: (feats, None))
+    sample = SegDataSample(metainfo=dict(sample_idx=7))
+    labels, weights = hook.label_pass(
+        fake, [dict(inputs=[None, None], data_samples=[sample])], None)
     assert labels[7].tolist() == [[[0, 0, 0], [1, 1, 2]]] * 2
     expected = torch.zeros(11)
     expected[:3] = torch.tensor([3 / 6, 2 / 6, 1 / 6])  # n_k / n
@@ -508,15 +520,16 @@ def test_simplified_fpn_init_is_caffe2_xavier_fill():
     assert fpn.laterals[0].bias.abs().max() == 0
 
 
-def test_picie_label_pass_labels_every_pixel_like_the_first_pass():
-    """With sampled clustering pixels (large data sets), the second pass
-    labels every pixel exactly as the every-pixel first pass would."""
+def test_picie_every_pixel_and_sampled_clustering_label_every_image():
+    """Both clustering modes give finite centroids and label every pixel of
+    every image with its nearest (Euclidean) centroid."""
     from types import SimpleNamespace
 
     from mmengine.logging import MMLogger
 
     from densesiam_mm.engine.hooks import KMeansClusteringHook
     model = build(PICIE_OFFICIAL_CAMVID).eval()
+    assert model.centroid_norm == 'raw'
     gen = torch.Generator().manual_seed(0)
     loader = []
     for batch in range(2):
@@ -541,12 +554,29 @@ def test_picie_label_pass_labels_every_pixel_like_the_first_pass():
         iter=0,
         logger=MMLogger.get_current_instance(),
         optim_wrapper=None)
-    KMeansClusteringHook(
-        points_per_image=16, assign_labels=True).cluster(runner)
-    assert sorted(model.stored_labels) == [0, 1, 2, 3]
-    full = KMeansClusteringHook(points_per_image=None, assign_labels=True)
-    _, batches = full.collect_features(model, loader, gen)
-    labels, weights = full.label_pixels(model.centroids, batches, 11)
-    for idx, label in labels.items():
-        assert torch.equal(model.stored_labels[idx], label)
-    torch.testing.assert_close(model.epoch_class_weights, weights)
+    for hook in (KMeansClusteringHook(
+            clustering='sampled',
+            points_per_image=16,
+            assign_labels=True,
+            progress=False),
+                 KMeansClusteringHook(
+                     init_batches=1,
+                     update_batches=1,
+                     assign_labels=True,
+                     progress=False)):
+        hook.cluster(runner)
+        assert sorted(model.stored_labels) == [0, 1, 2, 3]
+        assert torch.isfinite(model.centroids).all()
+        # raw centroids: not unit-norm, classifiers equal them
+        assert not torch.allclose(
+            model.centroids.norm(dim=-1), torch.ones(2, 11))
+        torch.testing.assert_close(model.classifiers[0].weight[:, :, 0, 0],
+                                   model.centroids[0])
+        data = model.data_preprocessor(loader[0], True)
+        feats, _ = model.view_features(data['inputs'], data['data_samples'])
+        dists = torch.cdist(feats[0].flatten(2).transpose(1, 2),
+                            model.centroids[0][None])
+        torch.testing.assert_close(model.stored_labels[0][0].long().flatten(),
+                                   dists[0].argmin(-1))
+        torch.testing.assert_close(
+            model.epoch_class_weights.sum(1), torch.ones(2))

@@ -15,6 +15,8 @@ split (Hungarian matching, 11 classes). Rows (``--rows``, default all):
   (``densesiam-seg_resnet18-fpn_1xb8-3e_camvid.py``) and this project's
   earlier variant (``densesiam-seg-grid_...``);
 - ``picie-official`` / ``picie-variant``: PiCIE, likewise;
+  ``picie-official-sampled``: the authors' recipe with the clustering on
+  256 sampled pixels per image and view instead of every pixel;
 - the paper's Table 5 ablation on the authors' recipe: ``pixsim`` (PixSim
   only), ``pixsim-aux`` (+ aux), ``pixsim-aux-seg`` (+ L_seg); "+ RegionSim"
   is ``dss-official`` itself;
@@ -72,6 +74,9 @@ ROWS = {
     'dss-variant':
     ('DenseSiam-Seg, earlier variant', 'dss-variant', {}, False),
     'picie-official': ('PiCIE, authors\' recipe', 'picie-official', {}, False),
+    'picie-official-sampled':
+    ('PiCIE, authors\' recipe, 256 sampled pixels per image and view',
+     'picie-official', {}, False),
     'picie-variant': ('PiCIE, earlier variant', 'picie-variant', {}, False),
     'pixsim': ('Table 5: PixSim only', 'dss-official',
                dict(
@@ -186,6 +191,10 @@ def load_cfg(row, work_dir, init, seed, args):
         ]
     if row == 'dss-official-lr0.05':
         cfg.optim_wrapper.optimizer.lr = 0.05
+    if row == 'picie-official-sampled':
+        for hook in cfg.custom_hooks:
+            if hook['type'] == 'KMeansClusteringHook':
+                hook.update(clustering='sampled', points_per_image=256)
     if args.frames is not None:
         cfg.train_dataloader.dataset.indices = args.frames[0]
         cfg.test_dataloader.dataset.indices = args.frames[1]

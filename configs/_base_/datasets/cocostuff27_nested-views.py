@@ -8,7 +8,8 @@
 # |            | 320; view 1 = square crop of side s*640, s ~ U(0.5, 1), at |
 # |            | 320, h-flip p 0.5; per view brightness, contrast,          |
 # |            | saturation 0.3, hue 0.1 (each p 0.8), grey 0.2, blur sigma |
-# |            | 0.1-2 (p 0.5); parameters fixed per image                  |
+# |            | 0.1-2 (p 0.5) on the square before the resize (authors'    |
+# |            | order); parameters fixed per image                         |
 # | evaluation | val 2,175 images, short side 320 (PIL bilinear) + round-   |
 # |            | based centre crop 320, Hungarian matching of the 27        |
 # |            | clusters, mIoU / pixel accuracy                            |
@@ -55,6 +56,7 @@ train_pipeline = [
         scale=(0.5, 1.0),
         flip_prob=0.5,
         transforms=photometric_pipeline,
+        photometric_first=True,  # on the square, before the resize
         replay_seed=0),  # each image keeps its views for the whole run
     dict(type='PackMultiViewSegInputs'),
 ]

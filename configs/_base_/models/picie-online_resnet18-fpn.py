@@ -12,4 +12,16 @@ model = dict(
     label_source='online',
     freeze_classifiers=False,
     class_weight='batch',
-    grid_size=16)
+    grid_size=16,
+    centroid_norm='unit')  # spherical k-means, cosine labels
+# 256 random pixels per image and view, one k-means per epoch
+custom_hooks = [
+    dict(
+        type='KMeansClusteringHook',
+        interval=1,
+        clustering='sampled',
+        points_per_image=256,
+        num_iters=20,
+        bn_mode='eval',
+        assign_labels=False)
+]

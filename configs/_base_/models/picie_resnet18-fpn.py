@@ -23,16 +23,22 @@ model = dict(
     within_weight=0.5,
     cross_weight=0.5,
     temperature=1.0,
+    centroid_norm='raw',  # faiss' Euclidean centroids, as the authors
     test_cfg=dict(output_size='img_shape'))
-# The clustering step of the algorithm: k-means before every epoch on 256
-# pixels of every image and view (the authors: every pixel by mini-batch
-# k-means), BN with running statistics; labels of every pixel assigned in a
-# second pass (views fixed per image).
+# The clustering step of the algorithm, as the authors' code: mini-batch
+# k-means (faiss) over every pixel of every image and view before every
+# epoch (initial k-means on the first 30 clustering batches, then a running-
+# mean update every 30 batches), BN with running statistics; the labels of
+# every pixel assigned in a second pass (views fixed per image), complete on
+# every process. clustering='sampled' (points_per_image pixels per image
+# and view, one k-means) is the option for CPU-sized runs.
 custom_hooks = [
     dict(
         type='KMeansClusteringHook',
         interval=1,
-        points_per_image=256,  # clustering; labels: every pixel
+        clustering='every_pixel',
+        init_batches=30,
+        update_batches=30,
         num_iters=20,
         bn_mode='eval',
         assign_labels=True)

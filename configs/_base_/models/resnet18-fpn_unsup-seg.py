@@ -29,4 +29,5 @@ model = dict(
     neck=dict(
         type='SimplifiedFPN',
         in_channels=[64, 128, 256, 512],
-        out_channels=128))
+        out_channels=128,
+        init_cfg=None))  # PyTorch's default Conv2d init, as the authors

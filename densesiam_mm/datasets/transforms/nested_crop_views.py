@@ -69,6 +69,10 @@ class NestedCropViews(BaseTransform):
         interpolation (str): resize interpolation. Defaults to 'bilinear'.
         backend (str): resize backend. Defaults to 'pillow'.
         replay_seed (int, optional): see above. Defaults to None.
+        photometric_first (bool): run each view's photometric draw on the
+            whole square before cropping and resizing (the authors' order:
+            the blur acts at the square's scale). Defaults to False (on the
+            resized views).
     """
 
     def __init__(self,
@@ -78,7 +82,8 @@ class NestedCropViews(BaseTransform):
                  transforms: Optional[List[Union[dict, callable]]] = None,
                  interpolation: str = 'bilinear',
                  backend: str = 'pillow',
-                 replay_seed: Optional[int] = None) -> None:
+                 replay_seed: Optional[int] = None,
+                 photometric_first: bool = False) -> None:
         if not (isinstance(view_size, int) and view_size > 0):
             raise ValueError('NestedCropViews: `view_size` must be a positive '
                              f'int, got {view_size!r}.')
@@ -98,6 +103,7 @@ class NestedCropViews(BaseTransform):
         self.interpolation = interpolation
         self.backend = backend
         self.replay_seed = replay_seed
+        self.photometric_first = photometric_first
 
     def _resize(self, img: np.ndarray) -> np.ndarray:
         return mmcv.imresize(
@@ -127,14 +133,15 @@ class NestedCropViews(BaseTransform):
         box1 = nested_crop_box(width, np.random.uniform(*self.scale),
                                np.random.uniform(), np.random.uniform())
         flip1 = bool(np.random.rand() < self.flip_prob)
-        view1 = self._resize(img[box1[1]:box1[3], box1[0]:box1[2]])
+        sources = [img, img]
+        if self.photometric_first:
+            sources = [self._photometric(results, img) for _ in range(2)]
+        view1 = self._resize(sources[0][box1[1]:box1[3], box1[0]:box1[2]])
         if flip1:
             view1 = mmcv.imflip(view1, direction='horizontal')
-        view2 = self._resize(img)
-        views = [
-            self._photometric(results, view1),
-            self._photometric(results, view2)
-        ]
+        views = [view1, self._resize(sources[1])]
+        if not self.photometric_first:
+            views = [self._photometric(results, view) for view in views]
         results['img'] = views
         results['img_shape'] = views[0].shape[:2]
         results['view_boxes'] = np.array([box1, (0, 0, width, height)],

@@ -7,6 +7,7 @@ from mmseg.registry import MODELS
 from mmseg.structures import SegDataSample
 from torch import nn
 
+from ..utils.autocast import autocast_off
 from ..utils.geometry import check_grid_size
 from ..utils.sync_bn import revert_sync_bn_if_not_distributed
 from ..utils.view_alignment import AlignedViews, align_views
@@ -68,11 +69,16 @@ class PiCIE(BaseUnsupSegmentor):
         cross_weight (float): weight of ``L_cross``. Defaults to 0.5.
         temperature (float): logits are ``c_v(f) / temperature``. Defaults
             to 1 (PiCIE).
+        centroid_norm (str): ``'raw'`` (the authors': Euclidean k-means
+            centroids used as they are, labels by Euclidean distance
+            ``argmin_k |f - mu_k|``) or ``'unit'`` (spherical k-means,
+            unit-norm centroids, labels by cosine). Defaults to 'raw'.
         Others: see :class:`BaseUnsupSegmentor`.
     """
     correspondences = ('grid', 'dense')
     label_sources = ('online', 'stored')
     class_weights = ('batch', 'epoch')
+    centroid_norms = ('raw', 'unit')
 
     def __init__(self,
                  backbone: dict,
@@ -88,6 +94,7 @@ class PiCIE(BaseUnsupSegmentor):
                  within_weight: float = 0.5,
                  cross_weight: float = 0.5,
                  temperature: float = 1.0,
+                 centroid_norm: str = 'raw',
                  **kwargs) -> None:
         super().__init__(backbone=backbone, neck=neck, **kwargs)
         if not (isinstance(num_clusters, int) and num_clusters >= 2):
@@ -101,7 +108,9 @@ class PiCIE(BaseUnsupSegmentor):
                                      ('label_source', label_source,
                                       self.label_sources),
                                      ('class_weight', class_weight,
-                                      self.class_weights)):
+                                      self.class_weights),
+                                     ('centroid_norm', centroid_norm,
+                                      self.centroid_norms)):
             if value not in choices:
                 raise ValueError(f'PiCIE: unknown `{name}` {value!r}; choose '
                                  f'one of {choices}.')
@@ -119,6 +128,7 @@ class PiCIE(BaseUnsupSegmentor):
         self.within_weight = within_weight
         self.cross_weight = cross_weight
         self.temperature = temperature
+        self.centroid_norm = centroid_norm
         self.classifiers = nn.ModuleList(
             nn.Conv2d(feat_channels, num_clusters, 1, bias=False)
             for _ in range(2))
@@ -182,7 +192,7 @@ class PiCIE(BaseUnsupSegmentor):
 
         Args:
             centroids (Tensor): ``(2, K, C)`` or ``(K, C)`` (both views);
-                normalised here.
+                normalised here with ``centroid_norm='unit'``.
         """
         centroids = torch.as_tensor(centroids, dtype=torch.float32)
         if centroids.dim() == 2:
@@ -191,7 +201,12 @@ class PiCIE(BaseUnsupSegmentor):
             raise ValueError('PiCIE.set_centroids: expected shape '
                              f'{tuple(self.centroids.shape)}, got '
                              f'{tuple(centroids.shape)}.')
-        centroids = F.normalize(centroids.to(self.centroids.device), dim=-1)
+        if not torch.isfinite(centroids).all():
+            raise ValueError('PiCIE.set_centroids: the centroids contain '
+                             'NaN or inf.')
+        centroids = centroids.to(self.centroids.device)
+        if self.centroid_norm == 'unit':
+            centroids = F.normalize(centroids, dim=-1)
         self.centroids.copy_(centroids)
         for classifier, mu in zip(self.classifiers, centroids):
             classifier.weight.copy_(mu[:, :, None, None])
@@ -219,9 +234,19 @@ class PiCIE(BaseUnsupSegmentor):
         return self.classifiers[view](feats) / self.temperature
 
     def assign_labels(self, feats: torch.Tensor, view: int) -> torch.Tensor:
-        """Nearest fixed centroid of ``(B, C, ...)`` normalised features."""
-        return torch.einsum('bc...,kc->bk...', feats.detach(),
-                            self.centroids[view]).argmax(dim=1)
+        """Nearest fixed centroid of ``(B, C, ...)`` normalised features:
+        ``(B, ...)`` ids, by Euclidean distance (``centroid_norm='raw'``:
+        ``argmax_k 2 f.mu_k - |mu_k|^2``) or cosine (``'unit'``)."""
+        centroids = self.centroids[view].float()
+        # fp32 under autocast: bf16/fp16 scores change the nearest centroid
+        with autocast_off(feats.device.type):
+            scores = torch.einsum('bc...,kc->bk...',
+                                  feats.detach().float(), centroids)
+            if self.centroid_norm == 'raw':
+                sq_norm = (centroids * centroids).sum(dim=1)
+                scores = 2 * scores - sq_norm.view(1, -1,
+                                                   *([1] * (scores.dim() - 2)))
+        return scores.argmax(dim=1)
 
     def _lookup_labels(self, data_samples, size) -> List[torch.Tensor]:
         """``[(B, h, w)] * 2`` stored labels of the batch's images."""
@@ -229,14 +254,19 @@ class PiCIE(BaseUnsupSegmentor):
             labels = torch.stack([
                 self.stored_labels[int(sample.metainfo['sample_idx'])]
                 for sample in data_samples
-            ]).long().to(self.centroids.device)
+            ]).long().to(self.centroids.device, non_blocking=True)
         except KeyError as err:
+            held = sorted(self.stored_labels)
+            span = f'{held[0]}..{held[-1]}' if held else 'none'
             raise KeyError(
                 "PiCIE(label_source='stored'): no stored label for image "
-                f'{err}; the labels are written by KMeansClusteringHook('
-                'assign_labels=True) before every epoch, and the train '
-                "pipeline must pack `sample_idx` (PackMultiViewSegInputs).") \
-                from err
+                f'{err} (this process holds {len(held)} labels, images '
+                f'{span}). KMeansClusteringHook(assign_labels=True) must be '
+                'in custom_hooks: before every epoch it labels every image '
+                'of the train set on every process (DDP included); the '
+                'train pipeline must pack `sample_idx` '
+                '(PackMultiViewSegInputs) and the train dataset must be the '
+                'one the hook labelled.') from err
         if tuple(labels.shape[2:]) != tuple(size):
             raise ValueError(
                 f'PiCIE: stored labels of size {tuple(labels.shape[2:])} do '
