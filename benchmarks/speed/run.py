@@ -23,6 +23,9 @@ CUDA defaults
 (``--device cuda``): ResNet-50 at 224, batch 64, bf16 autocast and
 channels_last; also reports image pairs/s and the fraction of the GPU's
 dense bf16 peak. The table is printed and, with ``--out``, written to a file.
+
+``--suite cpu-amp``: instead, DenseSiam R18 train steps at 128 px, batch 16,
+fp32 vs bf16 autocast vs bf16 + channels_last on the CPU (``cpu_amp.py``).
 """
 import argparse
 import os
@@ -80,6 +83,22 @@ def parse_args(argv=None):
     parser.add_argument('--pipeline-rounds', type=int, default=5)
     parser.add_argument('--seg-images', type=int, default=96)
     parser.add_argument('--seg-rounds', type=int, default=3)
+    parser.add_argument(
+        '--seg-view-size',
+        type=int,
+        help='view size of the segmentation epochs (default: the CamVid '
+        "configs' 96 px; 320 = the COCO-Stuff recipe's)")
+    parser.add_argument(
+        '--seg-workers',
+        type=int,
+        help='dataloader workers of the segmentation epochs (default: the '
+        "configs' 0)")
+    parser.add_argument(
+        '--suite',
+        choices=['default', 'cpu-amp'],
+        default='default',
+        help='cpu-amp: DenseSiam R18 at 128 px, batch 16, fp32 vs bf16 '
+        'autocast vs bf16 + channels_last on the CPU (see cpu_amp.py)')
     parser.add_argument(
         '--skip', nargs='*', default=[], choices=['steps', 'pipeline', 'seg'])
     parser.add_argument(
@@ -289,10 +308,14 @@ def bench_pipeline(args, lines, log):
 def bench_seg(args, lines, log):
     from benchmarks.speed.seg_epoch import seg_epoch_times
     log('segmentation epochs')
-    title = (f'### Unsupervised segmentation: one epoch of '
-             f'{args.seg_images} CamVid train frames (CamVid configs)')
+    title = (
+        f'### Unsupervised segmentation: one epoch of '
+        f'{args.seg_images} CamVid train frames (CamVid configs' +
+        (f', {args.seg_view_size} px views' if args.seg_view_size else '') +
+        f', {args.device})')
     try:
-        result = seg_epoch_times(args.seg_images, args.seg_rounds)
+        result = seg_epoch_times(args.seg_images, args.seg_rounds,
+                                 args.seg_view_size, args.seg_workers)
     except (FileNotFoundError, KeyError, ImportError) as err:
         lines += [title, '', f'Pending: {type(err).__name__}: {err}', '']
         return
@@ -356,6 +379,14 @@ def main(argv=None):
 
     load_start = report.load_average()
     body = []
+    if args.suite == 'cpu-amp':
+        from benchmarks.speed.cpu_amp import cpu_amp_table
+        body += cpu_amp_table(
+            size=64 if args.quick else 128,
+            batch_size=2 if args.quick else 16,
+            repeats=args.repeats or (1 if args.quick else 5),
+            log=log)
+        args.skip = ['steps', 'pipeline', 'seg']
     if 'steps' not in args.skip:
         for backbone in args.backbones:
             bench_steps(args, backbone, body, log)
@@ -367,7 +398,8 @@ def main(argv=None):
     command = 'python benchmarks/speed/run.py ' + ' '.join(
         sys.argv[1:] if argv is None else argv)
     lines = [
-        '# DenseSiam vs SimSiam cost', '',
+        '# bf16 training on the CPU'
+        if args.suite == 'cpu-amp' else '# DenseSiam vs SimSiam cost', '',
         *report.machine_lines(args.device, REPO_ROOT),
         f'- load average (1/5/15 min) at start: {load_start}; at end: '
         f'{report.load_average()} (shared machine: other jobs ran)',

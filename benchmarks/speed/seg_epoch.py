@@ -26,7 +26,7 @@ import os.path as osp
 import statistics
 import tempfile
 import time
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import torch
 from mmengine.config import Config
@@ -40,13 +40,26 @@ SEG_CONFIGS = dict(
     picie='picie_resnet18-fpn_1xb8-3e_camvid.py')
 
 
-def _epoch_cfg(name: str, num_images: int, work_dir: str) -> Config:
+def _epoch_cfg(name: str,
+               num_images: int,
+               work_dir: str,
+               view_size: Optional[int] = None,
+               num_workers: Optional[int] = None) -> Config:
     path = osp.join(REPO_ROOT, 'configs', 'unsup_seg', SEG_CONFIGS[name])
     if not osp.exists(path):
         raise FileNotFoundError(path)
     cfg = Config.fromfile(path)
     cfg.work_dir = osp.join(work_dir, name)
     cfg.train_dataloader.dataset.indices = num_images
+    if view_size:  # the square the views are cut from is twice the view
+        for transform in cfg.train_dataloader.dataset.pipeline:
+            if transform['type'] == 'ResizeCenterCrop':
+                transform['size'] = 2 * view_size
+            elif transform['type'] == 'NestedCropViews':
+                transform['view_size'] = view_size
+    if num_workers is not None:
+        cfg.train_dataloader.num_workers = num_workers
+        cfg.train_dataloader.persistent_workers = False
     cfg.train_cfg = dict(
         type='EpochBasedTrainLoop', max_epochs=1, val_interval=10**6)
     cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
@@ -122,8 +135,15 @@ def _run_epoch(cfg: Config, view_pass: bool = False) -> Dict[str, float]:
     return result
 
 
-def seg_epoch_times(num_images: int = 64, rounds: int = 2) -> Dict[str, Dict]:
+def seg_epoch_times(num_images: int = 64,
+                    rounds: int = 2,
+                    view_size: Optional[int] = None,
+                    num_workers: Optional[int] = None) -> Dict[str, Dict]:
     """Seconds per epoch of ``num_images`` train frames for both methods.
+
+    ``view_size`` (default: the configs' 96 px) sets the views' size (the
+    image they are cut from is twice as large), ``num_workers`` the
+    dataloader's workers (default: the configs' 0).
 
     Returns ``{name: dict(seconds, runs, images, clustering[, view_pass])}``
     with medians over the rounds; ``clustering`` is the time spent in
@@ -135,11 +155,14 @@ def seg_epoch_times(num_images: int = 64, rounds: int = 2) -> Dict[str, Dict]:
     """
     with tempfile.TemporaryDirectory() as work_dir:
         cfgs = {
-            name: _epoch_cfg(name, num_images, work_dir)
+            name: _epoch_cfg(name, num_images, work_dir, view_size,
+                             num_workers)
             for name in SEG_CONFIGS
         }
         warm = {
-            name: _epoch_cfg(name, 8, osp.join(work_dir, 'warm'))
+            name:
+            _epoch_cfg(name, min(8, num_images), osp.join(work_dir, 'warm'),
+                       view_size, num_workers)
             for name in SEG_CONFIGS
         }
         for cfg in warm.values():
