@@ -21,6 +21,11 @@ setup:
 
 demo: setup
 	$(PYTHON) tools/train.py $(DEMO_CONFIG) --work-dir $(DEMO_WORK_DIR) $(ARGS)
+	@echo "Demo done. Checkpoint: $$(cat $(DEMO_WORK_DIR)/last_checkpoint)"
+	@echo "Next, on a folder of your own images IMAGES (e.g. data/demo; docs/own_data.md):"
+	@echo "  1. pre-train:  $(PYTHON) tools/train.py configs/densesiam/densesiam_resnet18_1xb8-coslr-200i_image-folder.py --data-root IMAGES --work-dir work_dirs/my_pretrain"
+	@echo "  2. segmenter:  $(PYTHON) tools/train.py configs/unsup_seg/densesiam-seg_resnet18-fpn_1xb8-300i_image-folder.py --data-root IMAGES --work-dir work_dirs/my_seg --cfg-options model.backbone.init_cfg.checkpoint=work_dirs/my_pretrain/iter_200.pth model.backbone.init_cfg.prefix=backbone."
+	@echo "  3. segment:    $(PYTHON) tools/demo/segment_folder.py IMAGES configs/unsup_seg/densesiam-seg_resnet18-fpn_1xb8-300i_image-folder.py work_dirs/my_seg/iter_300.pth --out-dir work_dirs/my_segments"
 
 test: setup
 	$(PYTHON) -m pytest tests -ra $(PYTEST_ARGS)

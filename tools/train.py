@@ -2,8 +2,8 @@
 """Train (pre-train or unsupervised segmentation) with an mmengine Runner.
 
     python tools/train.py CONFIG [--work-dir DIR] [--resume [CKPT]] [--amp]
-        [--channels-last] [--cfg-options key=value ...]
-        [--launcher none|pytorch|slurm|mpi]
+        [--channels-last] [--data-root DIR] [--vis-backends tensorboard wandb]
+        [--cfg-options key=value ...] [--launcher none|pytorch|slurm|mpi]
 
 ``--amp`` trains under mixed precision: mmengine's ``AmpOptimWrapper``
 (fp16, dynamic loss scale) on CUDA, our ``CPUAmpOptimWrapper`` (bf16
@@ -32,6 +32,10 @@ import densesiam_mm  # noqa: F401,E402  (registers modules, checkpoint loading)
 from densesiam_mm.apis import build_runner  # noqa: E402
 from densesiam_mm.apis import registry_hints  # noqa: E402
 from densesiam_mm.apis import WorkDirBusyError, lock_work_dir  # noqa: E402
+
+#: ``--vis-backends`` names: mmengine's visualisation backends
+VIS_BACKENDS = dict(
+    tensorboard='TensorboardVisBackend', wandb='WandbVisBackend')
 
 
 def parse_args():
@@ -62,6 +66,17 @@ def parse_args():
         help='scale the learning rate by actual / base batch size (base: '
         'auto_scale_lr.base_batch_size of the config, else the total batch '
         'N x B of its name "..._{N}xb{B}-...", else its batch_size)')
+    parser.add_argument(
+        '--data-root',
+        help='folder of the training images: sets '
+        'train_dataloader.dataset.data_root (spaces allowed)')
+    parser.add_argument(
+        '--vis-backends',
+        nargs='+',
+        default=[],
+        choices=sorted(VIS_BACKENDS),
+        help='also log the scalars to TensorBoard (requirements/tests.txt) '
+        'and/or Weights & Biases (pip install wandb)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -137,6 +152,20 @@ def merge_args(cfg, args):
     if args.channels_last:
         hooks = list(cfg.get('custom_hooks') or [])
         cfg.custom_hooks = hooks + [dict(type='ChannelsLastHook')]
+    if getattr(args, 'data_root', None) is not None:
+        if not osp.isdir(args.data_root):
+            raise FileNotFoundError(f'--data-root {args.data_root}: no such '
+                                    'folder')
+        cfg.train_dataloader.dataset.data_root = args.data_root
+    backends = [
+        dict(type=VIS_BACKENDS[name])
+        for name in getattr(args, 'vis_backends', None) or []
+    ]
+    if backends:  # added to the config's (LocalVisBackend's scalars.json)
+        visualizer = cfg.get('visualizer') or {}
+        cfg.visualizer = dict(
+            visualizer,
+            vis_backends=list(visualizer.get('vis_backends') or []) + backends)
     if args.resume == 'auto':
         cfg.resume = True
         cfg.load_from = None
@@ -195,6 +224,12 @@ def main():
         with registry_hints():
             runner = build_runner(cfg, 'train_dataloader')
             runner.train()
+        last = osp.join(cfg.work_dir, 'last_checkpoint')
+        if osp.isfile(last):
+            with open(last) as f:
+                runner.logger.info(
+                    f'Training done. Latest checkpoint: {f.read().strip()} '
+                    '(next steps: README.md, docs/own_data.md)')
 
 
 if __name__ == '__main__':

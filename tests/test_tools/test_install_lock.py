@@ -28,7 +28,8 @@ def _pins(name):
 
 def test_lock_pins_every_requirement_and_satisfies_it():
     lock = _pins('constraints.txt')
-    for name in ('runtime.txt', 'tests.txt', 'lint.txt', 'mminstall.txt'):
+    for name in ('runtime.txt', 'tests.txt', 'lint.txt', 'mminstall.txt',
+                 'optional.txt'):
         for line in open(osp.join(REPO, 'requirements', name)):
             line = line.strip()
             if not line or line.startswith('#'):
