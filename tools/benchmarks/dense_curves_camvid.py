@@ -201,12 +201,317 @@ def pretrain(name, seed, args, splits):
     return timing
 
 
+#: the curve probe: cheap enough for every kept checkpoint (trend lines);
+#: the final table uses DenseProbe's full protocol (320x240, 3 seeds)
+CURVE_PROBE = dict(
+    input_size=(160, 120),
+    stages=(3, ),
+    num_clusters=(11, ),
+    linear_iters=200,
+    label_size='input')
+
+
+def protocols(splits):
+    """``{name: (fit dataset, fit stems, eval dataset, eval stems)}``."""
+    from densesiam_mm.evaluation.dense_probe import camvid_dataset
+    root = data_root()
+    both = [camvid_dataset('train', root), camvid_dataset('val', root)]
+    return dict(
+        val=dict(
+            fit_dataset=camvid_dataset('train', root),
+            fit_select=list(PRETRAIN_DRIVES),
+            eval_dataset=camvid_dataset('val', root)),
+        heldout=dict(
+            fit_dataset=both,
+            fit_select=list(PRETRAIN_DRIVES),
+            eval_dataset=camvid_dataset('train', root),
+            eval_select=[HELDOUT_DRIVE]))
+
+
+def build_model(config, seed, init=True):
+    """The method's model built from ``config`` and, with ``init``, its
+    weights initialised after seeding with ``seed`` (iteration 0)."""
+    from mmengine.config import Config
+    from mmengine.registry import DefaultScope
+    from mmengine.runner import set_random_seed
+    from mmpretrain.registry import MODELS
+
+    import densesiam_mm  # noqa: F401
+    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        set_random_seed(seed)
+        model = MODELS.build(cfg.model)
+        if init:
+            model.init_weights()
+    return model
+
+
+def curve(name, seed, args, probes):
+    """Curve points of one finished run: ``{iteration: {protocol:
+    result}}``, one JSON per checkpoint under ``curve/``."""
+    from densesiam_mm.models.probes.backbone_weights import \
+        load_backbone_weights
+    out_dir = osp.join(args.work_dir, 'curve', f'{SLUGS[name]}-seed{seed}')
+    source = run_dir(args.work_dir, name, seed)
+    points = {}
+    model = None
+    for it in range(0, args.iters + 1, args.curve_interval):
+        result_file = osp.join(out_dir, f'iter_{it}.json')
+        result = read_json(result_file)
+        if result is None:
+            ckpt = osp.join(source, f'iter_{it}.pth')
+            if it and not osp.isfile(ckpt):
+                break  # not pre-trained this far yet
+            if it == 0:
+                backbone = build_model(METHODS[name], seed).backbone
+            else:
+                if model is None:
+                    model = build_model(METHODS[name], seed, init=False)
+                backbone = model.backbone
+                load_backbone_weights(backbone, ckpt)
+            start = time.time()
+            result = {
+                protocol: probe.evaluate(backbone)
+                for protocol, probe in probes.items()
+            }
+            result['seconds'] = time.time() - start
+            write_json(result_file, result)
+            print(
+                f'[{time.strftime("%H:%M:%S")}] {name} seed {seed} '
+                f'iter {it}: ' +
+                ', '.join(f'{p} linear {r["linear_miou"]:.2f} k-means '
+                          f'{r["kmeans_miou"]:.2f}'
+                          for p, r in result.items() if p != 'seconds') +
+                f' ({result["seconds"]:.0f} s)',
+                flush=True)
+        points[it] = result
+    return points
+
+
+#: the final table: DenseProbe's full protocol (320x240 frames scored at
+#: the labels' 480x360, 200 linear steps), k = 11 and 33, 3 probe seeds
+FINAL_PROBE = dict(
+    input_size=(320, 240), num_clusters=(11, 33), linear_iters=200)
+FINAL_STAGES = {'C5': (3, ), 'C3-C5': (1, 2, 3)}
+#: random rows: the iteration-0 backbone of a run whose ResNet has the
+#: initialisation named (mmpretrain's SimSiam/DenseSiam configs zero-init
+#: the last BN of every residual block; DenseCL's does not)
+RANDOM_ROWS = {
+    'random (zero-init residual)': 'DenseSiam',
+    'random (no zero-init)': 'DenseCL',
+}
+
+
+def final(row, seed, args, probes):
+    """Final probes of one row (a method's last checkpoint, or a random
+    initialisation): ``{stages: {protocol: result}}``."""
+    from densesiam_mm.models.probes.backbone_weights import \
+        load_backbone_weights
+    method = RANDOM_ROWS.get(row, row)
+    slug = ('random_' + SLUGS[method]) if row in RANDOM_ROWS else SLUGS[row]
+    out_dir = osp.join(args.work_dir, 'final', f'{slug}-seed{seed}')
+    results, backbone = {}, None
+    for stage_name, stages in FINAL_STAGES.items():
+        for protocol, probe in probes.items():
+            result_file = osp.join(out_dir, f'{stage_name}_{protocol}.json')
+            result = read_json(result_file)
+            if result is None:
+                if backbone is None:
+                    if row in RANDOM_ROWS:
+                        backbone = build_model(METHODS[method], seed).backbone
+                    else:
+                        ckpt = osp.join(
+                            run_dir(args.work_dir, row, seed),
+                            f'iter_{args.iters}.pth')
+                        if not osp.isfile(ckpt):
+                            return None  # not pre-trained yet
+                        backbone = build_model(
+                            METHODS[row], seed, init=False).backbone
+                        load_backbone_weights(backbone, ckpt)
+                probe.stages = tuple(stages)
+                result = probe.evaluate(backbone, seeds=args.probe_seeds)
+                write_json(result_file, result)
+                print(
+                    f'[{time.strftime("%H:%M:%S")}] final {row} seed '
+                    f'{seed} {stage_name} {protocol}: linear '
+                    f'{result["linear_miou"]:.2f}, k-means '
+                    f'{result["kmeans_miou"]:.2f} '
+                    f'({result["seconds"]:.0f} s)',
+                    flush=True)
+            results.setdefault(stage_name, {})[protocol] = result
+    return results
+
+
+def mean_std(values):
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, None
+    var = sum((v - mean)**2 for v in values) / (len(values) - 1)
+    return mean, var**0.5
+
+
+def fmt(values):
+    mean, std = mean_std(values)
+    if mean is None:
+        return '-'
+    return f'{mean:.2f}' + (f' ± {std:.2f}' if std is not None else '')
+
+
+def plot_curves(curves, args, path):
+    """``curves[name][seed] = {iteration: {protocol: result}}`` -> PNG: one
+    panel per protocol and probe, mean over seeds with a min-max band."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    panels = [('val', 'linear_miou'), ('heldout', 'linear_miou'),
+              ('val', 'kmeans_miou'), ('heldout', 'kmeans_miou')]
+    titles = {
+        'val': 'CamVid val (drive 0016E5, seen unlabelled)',
+        'heldout': 'drive 0006R0 (never seen)'
+    }
+    fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
+    for ax, (protocol, key) in zip(axes.flat, panels):
+        for name, seeds in curves.items():
+            its = sorted(set.intersection(*[set(v) for v in seeds.values()]))
+            if not its:
+                continue
+            values = [[seeds[s][i][protocol][key] for s in seeds] for i in its]
+            mean = [sum(v) / len(v) for v in values]
+            line, = ax.plot(
+                its,
+                mean,
+                marker='o',
+                ms=3,
+                label=f'{name} ({len(seeds)} seeds)')
+            if len(seeds) > 1:
+                ax.fill_between(
+                    its, [min(v) for v in values], [max(v) for v in values],
+                    color=line.get_color(),
+                    alpha=0.2)
+        probe = 'linear probe' if key == 'linear_miou' else 'k-means (k=11)'
+        ax.set_title(f'{probe}: {titles[protocol]}', fontsize=9)
+        ax.set_ylabel('mIoU (%)')
+        ax.grid(alpha=0.3)
+    for ax in axes[1]:
+        ax.set_xlabel('pre-training iteration (batch 16)')
+    axes[0, 0].legend(fontsize=8)
+    fig.suptitle('Frozen C5 probes of ResNet-18 during pre-training on '
+                 'CamVid drives 0001TP + 0016E5 (160x120 probe)')
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def report(args, curves, finals, timings):
+    """results.md / results.json / curves.png in the work dir."""
+    lines = [
+        '## Curves (linear probe mIoU, C5, 160x120; mean over '
+        'pre-training seeds)', ''
+    ]
+    its = sorted(
+        {i
+         for seeds in curves.values()
+         for s in seeds.values()
+         for i in s})
+    for protocol in ('val', 'heldout'):
+        lines += [
+            f'**{protocol}**', '',
+            '| method | ' + ' | '.join(map(str, its)) + ' |',
+            '| --- |' + ' --- |' * len(its)
+        ]
+        for name, seeds in curves.items():
+            cells = []
+            for i in its:
+                values = [
+                    s[i][protocol]['linear_miou'] for s in seeds.values()
+                    if i in s
+                ]
+                cells.append(f'{sum(values) / len(values):.1f} '
+                             f'(n={len(values)})' if values else '-')
+            lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
+        lines.append('')
+    lines += [
+        '## Final probes (mean ± std over pre-training seeds; each seed: '
+        'mean of probe seeds ' + ', '.join(map(str, args.probe_seeds)) + ')',
+        ''
+    ]
+    header = ['row', 'seeds', 'pre-training wall / CPU min']
+    keys = []
+    for stage_name in FINAL_STAGES:
+        for protocol in ('val', 'heldout'):
+            for key, label in (('linear_miou', 'linear'), ('kmeans_k11_miou',
+                                                           'k-means 11'),
+                               ('kmeans_k33_miou', 'k-means 33')):
+                header.append(f'{stage_name} {protocol} {label}')
+                keys.append((stage_name, protocol, key))
+    lines += ['| ' + ' | '.join(header) + ' |', '|' + ' --- |' * len(header)]
+    for row, seeds in finals.items():
+        done = {s: r for s, r in seeds.items() if r}
+        if not done:
+            continue
+        times = [timings.get((row, s)) for s in done]
+        times = [t for t in times if t]
+        wall = (
+            f'{sum(t["seconds"] for t in times) / len(times) / 60:.1f}'
+            f' / {sum(t["cpu_seconds"] for t in times) / len(times) / 60:.1f}'
+            if times else '-')
+        cells = [row, ','.join(map(str, done)), wall]
+        for stage_name, protocol, key in keys:
+            cells.append(
+                fmt([
+                    r.get(stage_name, {}).get(protocol, {}).get(key)
+                    for r in done.values()
+                ]))
+        lines.append('| ' + ' | '.join(cells) + ' |')
+    text = '\n'.join(lines) + '\n'
+    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
+        f.write(text)
+    write_json(
+        osp.join(args.work_dir, 'results.json'),
+        dict(
+            curves={
+                n: {
+                    str(s): v
+                    for s, v in seeds.items()
+                }
+                for n, seeds in curves.items()
+            },
+            final={
+                n: {
+                    str(s): v
+                    for s, v in seeds.items()
+                }
+                for n, seeds in finals.items()
+            }))
+    if curves:
+        plot_curves(curves, args, osp.join(args.work_dir, 'curves.png'))
+    print(text)
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/dense_curves_camvid')
     parser.add_argument('--iters', type=int, default=1500)
     parser.add_argument('--interval', type=int, default=150)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
+    parser.add_argument(
+        '--curve-interval',
+        type=int,
+        default=300,
+        help='probe every this many iterations for the curves (a multiple '
+        'of --interval; lower it and rerun to fill in the curves)')
+    parser.add_argument(
+        '--probe-seeds', type=int, nargs='+', default=[0, 1, 2])
+    parser.add_argument(
+        '--final-input-size',
+        type=int,
+        nargs=2,
+        default=[320, 240],
+        metavar=('W', 'H'),
+        help='frame size of the final probes')
     parser.add_argument(
         '--methods', nargs='+', choices=list(METHODS), default=list(METHODS))
     parser.add_argument(
@@ -221,6 +526,8 @@ def parse_args(argv=None):
     args = parser.parse_args(argv)
     if args.iters % args.interval:
         parser.error('--iters must be a multiple of --interval')
+    if args.curve_interval % args.interval:
+        parser.error('--curve-interval must be a multiple of --interval')
     args.work_dir = osp.abspath(args.work_dir)
     return args
 
@@ -234,11 +541,62 @@ def main(argv=None):
             vars(args),
             pretrain_frames=len(splits['pretrain_stems']),
             heldout_frames=len(splits['heldout'])))
+    runs = [(name, seed) for seed in args.seeds for name in args.methods]
     if 'pretrain' in args.phases:
         # seed-major: every method's first seed before any second seed
+        for name, seed in runs:
+            pretrain(name, seed, args, splits)
+    if 'curve' in args.phases:
+        from densesiam_mm.evaluation import DenseProbe
+        probes = {
+            protocol: DenseProbe(**spec, **CURVE_PROBE)
+            for protocol, spec in protocols(splits).items()
+        }
+        for name, seed in runs:
+            curve(name, seed, args, probes)
+    if 'final' in args.phases:
+        from densesiam_mm.evaluation import DenseProbe
+        probes = {
+            protocol:
+            DenseProbe(
+                **spec,
+                **dict(FINAL_PROBE, input_size=tuple(args.final_input_size)))
+            for protocol, spec in protocols(splits).items()
+        }
         for seed in args.seeds:
-            for name in args.methods:
-                pretrain(name, seed, args, splits)
+            for row in [*args.methods, *RANDOM_ROWS]:
+                final(row, seed, args, probes)
+    if 'report' in args.phases:
+        curves, finals, timings = {}, {}, {}
+        for name, seed in runs:
+            points = {}
+            for it in range(0, args.iters + 1, args.interval):
+                result = read_json(
+                    osp.join(args.work_dir, 'curve',
+                             f'{SLUGS[name]}-seed{seed}', f'iter_{it}.json'))
+                if result:
+                    points[it] = result
+            if points:
+                curves.setdefault(name, {})[seed] = points
+            timings[(name, seed)] = read_json(
+                osp.join(run_dir(args.work_dir, name, seed), 'wall_time.json'))
+        for seed in args.seeds:
+            for row in [*args.methods, *RANDOM_ROWS]:
+                method = RANDOM_ROWS.get(row, row)
+                slug = ('random_' +
+                        SLUGS[method] if row in RANDOM_ROWS else SLUGS[row])
+                out_dir = osp.join(args.work_dir, 'final',
+                                   f'{slug}-seed{seed}')
+                result = {}
+                for stage_name in FINAL_STAGES:
+                    for protocol in ('val', 'heldout'):
+                        value = read_json(
+                            osp.join(out_dir, f'{stage_name}_{protocol}.json'))
+                        if value:
+                            result.setdefault(stage_name, {})[protocol] = value
+                if result:
+                    finals.setdefault(row, {})[seed] = result
+        report(args, curves, finals, timings)
 
 
 if __name__ == '__main__':

@@ -254,7 +254,8 @@ class PiCIE(BaseUnsupSegmentor):
             labels = torch.stack([
                 self.stored_labels[int(sample.metainfo['sample_idx'])]
                 for sample in data_samples
-            ]).long().to(self.centroids.device, non_blocking=True)
+            ]).long().to(
+                self.centroids.device, non_blocking=True)
         except KeyError as err:
             held = sorted(self.stored_labels)
             span = f'{held[0]}..{held[-1]}' if held else 'none'
