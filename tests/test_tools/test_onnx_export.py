@@ -49,7 +49,7 @@ def exported(tmp_path_factory):
     initial values so the logits are not degenerate), its checkpoint and
     its ONNX file."""
     from mmengine.config import Config
-    from mmengine.registry import init_default_scope
+    from mmengine.registry import DefaultScope
     from mmseg.registry import MODELS
 
     import densesiam_mm  # noqa: F401
@@ -57,20 +57,25 @@ def exported(tmp_path_factory):
     folder = tmp_path_factory.mktemp('onnx')
     cfg = Config.fromfile(CONFIG)
     cfg.model.backbone.init_cfg = None
-    init_default_scope('mmseg')
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
+    with DefaultScope.overwrite_default_scope('mmseg'):  # no global leak
+        model = MODELS.build(cfg.model)
+        model.init_weights()
     model.train()
     with torch.no_grad():  # a few BN updates on random images
         for _ in range(2):
             model.extract_feat(torch.randn(2, 3, 64, 64))
     ckpt = str(folder / 'seg.pth')
     torch.save(dict(state_dict=model.state_dict(), meta=dict()), ckpt)
+    # mmseg.apis.init_model sets mmengine's default scope process-wide: put
+    # the scopes back after this module (conftest does it per test only)
+    scopes = dict(DefaultScope._instance_dict)
     module = tool.build_exportable(CONFIG, ckpt)
     onnx_file = str(folder / 'seg.onnx')
     tool.export(module, onnx_file, shape=(64, 96))
-    return tool, module, onnx_file
+    yield tool, module, onnx_file
+    DefaultScope._instance_dict.clear()
+    DefaultScope._instance_dict.update(scopes)
 
 
 def test_onnx_labels_equal_pytorch_on_real_frames(exported):
