@@ -60,7 +60,15 @@ METHODS = {
     'DenseCL':
     'configs/densecl/densecl_resnet18_1xb16-coslr-300i_camvid-128x128.py',
 }
+#: single-change runs (not in the default --methods): a method's config
+#: with one setting changed, to find out why one method leads another
+VARIANTS = {
+    'DenseSiam (no zero-init)':
+    ('DenseSiam', ['model.backbone.zero_init_residual=False']),
+}
+METHODS.update({name: METHODS[base] for name, (base, _) in VARIANTS.items()})
 SLUGS = {
+    'DenseSiam (no zero-init)': 'densesiam_no_zero_init',
     'DenseSiam': 'densesiam',
     'DenseSiam (λ2 = 0)': 'densesiam_wo_regionsim',
     'SimSiam': 'simsiam',
@@ -182,7 +190,7 @@ def pretrain(name, seed, args, splits):
         f'train_dataloader.dataset.data_root={data_root()}/',
         f'default_hooks.checkpoint.interval={args.interval}',
         'default_hooks.checkpoint.max_keep_ckpts=-1',
-        'default_hooks.logger.interval=50'
+        'default_hooks.logger.interval=50', *VARIANTS.get(name, (None, []))[1]
     ]
     print(
         f'[{time.strftime("%H:%M:%S")}] {name} seed {seed}: pre-training '
@@ -228,16 +236,22 @@ def protocols(splits):
             eval_select=[HELDOUT_DRIVE]))
 
 
-def build_model(config, seed, init=True):
-    """The method's model built from ``config`` and, with ``init``, its
-    weights initialised after seeding with ``seed`` (iteration 0)."""
+def build_model(name, seed, init=True):
+    """The model of method ``name`` (its config, with a variant's changes)
+    and, with ``init``, its weights initialised after seeding with ``seed``
+    (iteration 0)."""
+    import ast
+
     from mmengine.config import Config
     from mmengine.registry import DefaultScope
     from mmengine.runner import set_random_seed
     from mmpretrain.registry import MODELS
 
     import densesiam_mm  # noqa: F401
-    cfg = Config.fromfile(osp.join(REPO_ROOT, config))
+    cfg = Config.fromfile(osp.join(REPO_ROOT, METHODS[name]))
+    for option in VARIANTS.get(name, (None, []))[1]:
+        key, value = option.split('=', 1)
+        cfg.merge_from_dict({key: ast.literal_eval(value)})
     with DefaultScope.overwrite_default_scope('mmpretrain'):
         set_random_seed(seed)
         model = MODELS.build(cfg.model)
@@ -263,10 +277,10 @@ def curve(name, seed, args, probes):
             if it and not osp.isfile(ckpt):
                 break  # not pre-trained this far yet
             if it == 0:
-                backbone = build_model(METHODS[name], seed).backbone
+                backbone = build_model(name, seed).backbone
             else:
                 if model is None:
-                    model = build_model(METHODS[name], seed, init=False)
+                    model = build_model(name, seed, init=False)
                 backbone = model.backbone
                 load_backbone_weights(backbone, ckpt)
             start = time.time()
@@ -318,15 +332,14 @@ def final(row, seed, args, probes):
             if result is None:
                 if backbone is None:
                     if row in RANDOM_ROWS:
-                        backbone = build_model(METHODS[method], seed).backbone
+                        backbone = build_model(method, seed).backbone
                     else:
                         ckpt = osp.join(
                             run_dir(args.work_dir, row, seed),
                             f'iter_{args.iters}.pth')
                         if not osp.isfile(ckpt):
                             return None  # not pre-trained yet
-                        backbone = build_model(
-                            METHODS[row], seed, init=False).backbone
+                        backbone = build_model(row, seed, init=False).backbone
                         load_backbone_weights(backbone, ckpt)
                 probe.stages = tuple(stages)
                 result = probe.evaluate(backbone, seeds=args.probe_seeds)
@@ -513,7 +526,10 @@ def parse_args(argv=None):
         metavar=('W', 'H'),
         help='frame size of the final probes')
     parser.add_argument(
-        '--methods', nargs='+', choices=list(METHODS), default=list(METHODS))
+        '--methods',
+        nargs='+',
+        choices=list(METHODS),
+        default=[name for name in METHODS if name not in VARIANTS])
     parser.add_argument(
         '--phases',
         nargs='+',
