@@ -388,18 +388,17 @@ def plot_curves(curves, args, path):
     fig, axes = plt.subplots(2, 2, figsize=(11, 7.5), sharex=True)
     for ax, (protocol, key) in zip(axes.flat, panels):
         for name, seeds in curves.items():
-            its = sorted(set.intersection(*[set(v) for v in seeds.values()]))
-            if not its:
-                continue
-            values = [[seeds[s][i][protocol][key] for s in seeds] for i in its]
+            # the seeds whose curve reaches the furthest iteration probed
+            # (an unfinished seed would bend the mean where it stops)
+            last = max(max(v) for v in seeds.values())
+            runs = [v for v in seeds.values() if last in v]
+            its = sorted(set.intersection(*[set(v) for v in runs]))
+            values = [[run[i][protocol][key] for run in runs] for i in its]
             mean = [sum(v) / len(v) for v in values]
+            done = len(runs)
             line, = ax.plot(
-                its,
-                mean,
-                marker='o',
-                ms=3,
-                label=f'{name} ({len(seeds)} seeds)')
-            if len(seeds) > 1:
+                its, mean, marker='o', ms=3, label=f'{name} ({done} seeds)')
+            if done > 1:
                 ax.fill_between(
                     its, [min(v) for v in values], [max(v) for v in values],
                     color=line.get_color(),
