@@ -38,11 +38,10 @@ written under the work dir, never copied into the repository.
 """
 import argparse
 import glob
+import importlib.util
 import json
 import os
 import os.path as osp
-import resource
-import subprocess
 import sys
 import time
 
@@ -128,24 +127,13 @@ def make_splits(work_dir):
 
 
 def run(cmd, log_file):
-    """Run ``cmd`` in the repo root, appending to ``log_file``; fail loudly.
-    Returns wall and CPU (user + system of the child) seconds."""
-    start = time.time()
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu_start = usage.ru_utime + usage.ru_stime
-    os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
-    with open(log_file, 'a') as f:
-        f.write(f'\n$ {" ".join(cmd)}\n')
-        f.flush()
-        proc = subprocess.run(
-            cmd, cwd=REPO_ROOT, stdout=f, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        with open(log_file) as f:
-            tail = f.read()[-3000:]
-        sys.exit(f'failed ({proc.returncode}): {" ".join(cmd)}\n'
-                 f'see {log_file}:\n{tail}')
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return time.time() - start, usage.ru_utime + usage.ru_stime - cpu_start
+    """``transfer_camvid.run`` (one implementation): ``cmd`` in the repo
+    root, appended to ``log_file``, failing loudly; wall and CPU seconds."""
+    path = osp.join(REPO_ROOT, 'tools', 'benchmarks', 'transfer_camvid.py')
+    spec = importlib.util.spec_from_file_location('transfer_camvid', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.run(cmd, log_file, append=True)
 
 
 def run_dir(work_dir, name, seed):
