@@ -26,6 +26,7 @@ from mmengine.registry import DefaultScope
 from torch.utils._python_dispatch import TorchDispatchMode
 
 import densesiam_mm  # noqa: F401
+from tests.test_models.test_siameseim import small_cfg
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEVICE = os.environ.get('DENSESIAM_TEST_DEVICE', 'cuda')
@@ -168,33 +169,11 @@ def _scope(name: str):
 
 
 def _siameseim_cfg() -> dict:
-    width, norm = 32, dict(type='TokenBN')
-    return dict(
-        type='SiameseIM',
-        data_preprocessor=dict(type='SelfSupDataPreprocessor'),
-        backbone=dict(
-            type='SiameseIMViT',
-            arch=dict(
-                embed_dims=width,
-                num_layers=2,
-                num_heads=2,
-                feedforward_channels=2 * width),
-            img_size=64,
-            patch_size=16),
-        neck=dict(
-            type='SiameseIMProjector',
-            in_channels=width,
-            embed_dims=width,
-            num_layers=2,
-            num_heads=2,
-            norm_cfg=norm),
-        head=dict(
-            type='SiameseIMHead',
-            embed_dims=width,
-            num_layers=2,
-            num_heads=2,
-            norm_cfg=norm),
-        init_cfg=[dict(type='Xavier', layer='Linear', distribution='uniform')])
+    """tests/test_models' small SiameseIM at 64 px with a 2-layer head."""
+    cfg = small_cfg()
+    cfg['backbone']['img_size'] = 64
+    cfg['head']['num_layers'] = 2
+    return cfg
 
 
 def build_case(name: str, seed: int = 0) -> Tuple[torch.nn.Module, list, list]:
