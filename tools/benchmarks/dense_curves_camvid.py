@@ -6,7 +6,8 @@ curves of frozen dense-probe mIoU against pre-training iterations.
         python tools/benchmarks/dense_curves_camvid.py \\
         [--work-dir work_dirs/dense_curves_camvid] [--iters 1500] \\
         [--interval 150] [--seeds 0 1] [--methods ...] \\
-        [--phases pretrain curve final report] [--no-amp]
+        [--phases pretrain curve final report] [--no-amp] \\
+        [--results-dir docs/benchmarks/dense_curves_camvid]
 
 1. **Pre-train** a ResNet-18 with each method on the frames of the drives
    0001TP and 0016E5 (CamVid train and val, 367 frames; labels unused):
@@ -28,10 +29,20 @@ curves of frozen dense-probe mIoU against pre-training iterations.
    each run and on random initialisations with and without zero-init
    residual: linear probe, k-means k = 11 (Hungarian) and 33 (majority),
    3 probe seeds, on C5 and C3-C5 concatenated, both protocols.
-4. **Report**: ``curves.png`` (mean and band over pre-training seeds),
-   ``results.md`` / ``results.json``.
+4. **Report**: ``curves.png`` (mean and band over pre-training seeds) and
+   ``results.md`` in ``--results-dir``, ``results.json`` (everything in
+   one file) in the work dir.
 
-Every step whose result file exists is skipped. Data root:
+Runs go one at a time, run-major: each (seed, method) is pre-trained,
+probed along its curve and probed in full before the next starts (seed 0 of
+every method before any seed 1), and the random rows after each seed.
+Checkpoints and logs stay in ``--work-dir``; the small result files (curve
+points, final probes, training times: JSON, a few kB each) go to
+``--results-dir``, which is in the repository
+(``docs/benchmarks/dense_curves_camvid``), so a later session or another
+machine continues where this one stopped: a run whose results are all
+there is skipped, checkpoints or not. Every step whose result file exists
+is skipped. Data root:
 ``$DENSESIAM_SHARED_DATA`` (default ``../shared/data``). The split lists
 are built from the file names of the shared data (``<drive>_<frame>``),
 written under the work dir, never copied into the repository.
@@ -137,7 +148,42 @@ def run(cmd, log_file):
 
 
 def run_dir(work_dir, name, seed):
+    """Checkpoints and log of one pre-training run (not in the repo)."""
     return osp.join(work_dir, 'pretrain', f'{SLUGS[name]}-seed{seed}')
+
+
+def row_slug(row):
+    """File name of a final-table row: a method, or a random row."""
+    if row in RANDOM_ROWS:
+        return 'random_' + SLUGS[RANDOM_ROWS[row]]
+    return SLUGS[row]
+
+
+def result_file(args, kind, row, seed, name):
+    """A small result file in ``--results-dir``: ``kind`` is ``curve``
+    (``name`` = ``iter_<N>.json``), ``final`` (``<stages>_<protocol>.json``)
+    or ``timing`` (``pretrain.json``)."""
+    return osp.join(args.results_dir, kind, f'{row_slug(row)}-seed{seed}',
+                    name)
+
+
+def curve_iterations(args):
+    return list(range(0, args.iters + 1, args.curve_interval))
+
+
+def run_complete(name, seed, args):
+    """Every result this run feeds (its curve, and its final probes when
+    the ``final`` phase is on) is in ``--results-dir``."""
+    needed = [
+        result_file(args, 'curve', name, seed, f'iter_{it}.json')
+        for it in curve_iterations(args)
+    ]
+    if 'final' in args.phases:
+        needed += [
+            result_file(args, 'final', name, seed, f'{st}_{pr}.json')
+            for st in FINAL_STAGES for pr in ('val', 'heldout')
+        ]
+    return all(osp.isfile(path) for path in needed)
 
 
 def read_json(path, default=None):
@@ -158,10 +204,10 @@ def pretrain(name, seed, args, splits):
     """Pre-train (or resume) one run; returns its timing record."""
     out_dir = run_dir(args.work_dir, name, seed)
     final = osp.join(out_dir, f'iter_{args.iters}.pth')
-    timing_file = osp.join(out_dir, 'wall_time.json')
+    timing_file = result_file(args, 'timing', name, seed, 'pretrain.json')
     timing = read_json(timing_file,
                        dict(seconds=0., cpu_seconds=0., segments=0))
-    if osp.isfile(final):
+    if osp.isfile(final) or run_complete(name, seed, args):
         return timing
     os.makedirs(out_dir, exist_ok=True)
     n = args.iters
@@ -253,13 +299,12 @@ def curve(name, seed, args, probes):
     result}}``, one JSON per checkpoint under ``curve/``."""
     from densesiam_mm.models.probes.backbone_weights import \
         load_backbone_weights
-    out_dir = osp.join(args.work_dir, 'curve', f'{SLUGS[name]}-seed{seed}')
     source = run_dir(args.work_dir, name, seed)
     points = {}
     model = None
-    for it in range(0, args.iters + 1, args.curve_interval):
-        result_file = osp.join(out_dir, f'iter_{it}.json')
-        result = read_json(result_file)
+    for it in curve_iterations(args):
+        path = result_file(args, 'curve', name, seed, f'iter_{it}.json')
+        result = read_json(path)
         if result is None:
             ckpt = osp.join(source, f'iter_{it}.pth')
             if it and not osp.isfile(ckpt):
@@ -277,7 +322,7 @@ def curve(name, seed, args, probes):
                 for protocol, probe in probes.items()
             }
             result['seconds'] = time.time() - start
-            write_json(result_file, result)
+            write_json(path, result)
             print(
                 f'[{time.strftime("%H:%M:%S")}] {name} seed {seed} '
                 f'iter {it}: ' +
@@ -310,13 +355,12 @@ def final(row, seed, args, probes):
     from densesiam_mm.models.probes.backbone_weights import \
         load_backbone_weights
     method = RANDOM_ROWS.get(row, row)
-    slug = ('random_' + SLUGS[method]) if row in RANDOM_ROWS else SLUGS[row]
-    out_dir = osp.join(args.work_dir, 'final', f'{slug}-seed{seed}')
     results, backbone = {}, None
     for stage_name, stages in FINAL_STAGES.items():
         for protocol, probe in probes.items():
-            result_file = osp.join(out_dir, f'{stage_name}_{protocol}.json')
-            result = read_json(result_file)
+            path = result_file(args, 'final', row, seed,
+                               f'{stage_name}_{protocol}.json')
+            result = read_json(path)
             if result is None:
                 if backbone is None:
                     if row in RANDOM_ROWS:
@@ -331,7 +375,7 @@ def final(row, seed, args, probes):
                         load_backbone_weights(backbone, ckpt)
                 probe.stages = tuple(stages)
                 result = probe.evaluate(backbone, seeds=args.probe_seeds)
-                write_json(result_file, result)
+                write_json(path, result)
                 print(
                     f'[{time.strftime("%H:%M:%S")}] final {row} seed '
                     f'{seed} {stage_name} {protocol}: linear '
@@ -406,7 +450,8 @@ def plot_curves(curves, args, path):
 
 
 def report(args, curves, finals, timings):
-    """results.md / results.json / curves.png in the work dir."""
+    """results.md and curves.png in the results dir, results.json in the
+    work dir."""
     lines = [
         '## Curves (linear probe mIoU, C5, 160x120; mean over '
         'pre-training seeds)', ''
@@ -467,7 +512,8 @@ def report(args, curves, finals, timings):
                 ]))
         lines.append('| ' + ' | '.join(cells) + ' |')
     text = '\n'.join(lines) + '\n'
-    with open(osp.join(args.work_dir, 'results.md'), 'w') as f:
+    os.makedirs(args.results_dir, exist_ok=True)
+    with open(osp.join(args.results_dir, 'results.md'), 'w') as f:
         f.write(text)
     write_json(
         osp.join(args.work_dir, 'results.json'),
@@ -487,13 +533,23 @@ def report(args, curves, finals, timings):
                 for n, seeds in finals.items()
             }))
     if curves:
-        plot_curves(curves, args, osp.join(args.work_dir, 'curves.png'))
+        plot_curves(curves, args, osp.join(args.results_dir, 'curves.png'))
     print(text)
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--work-dir', default='work_dirs/dense_curves_camvid')
+    parser.add_argument(
+        '--work-dir',
+        default='work_dirs/dense_curves_camvid',
+        help='checkpoints, logs and split lists')
+    parser.add_argument(
+        '--results-dir',
+        default=osp.join(REPO_ROOT, 'docs', 'benchmarks',
+                         'dense_curves_camvid'),
+        help='the small result files (curve points, final probes, '
+        'times), results.md and curves.png; kept in the repository so a '
+        'later session resumes from them')
     parser.add_argument('--iters', type=int, default=1500)
     parser.add_argument('--interval', type=int, default=150)
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1])
@@ -532,7 +588,46 @@ def parse_args(argv=None):
     if args.curve_interval % args.interval:
         parser.error('--curve-interval must be a multiple of --interval')
     args.work_dir = osp.abspath(args.work_dir)
+    args.results_dir = osp.abspath(args.results_dir)
     return args
+
+
+def build_probes(splits, **settings):
+    from densesiam_mm.evaluation import DenseProbe
+    return {
+        protocol: DenseProbe(**spec, **settings)
+        for protocol, spec in protocols(splits).items()
+    }
+
+
+def collect(args):
+    """Every result in ``--results-dir`` for the chosen methods and seeds:
+    ``(curves, finals, timings)`` as :func:`report` takes them."""
+    curves, finals, timings = {}, {}, {}
+    for seed in args.seeds:
+        for name in args.methods:
+            points = {}
+            for it in range(0, args.iters + 1, args.interval):
+                result = read_json(
+                    result_file(args, 'curve', name, seed, f'iter_{it}.json'))
+                if result:
+                    points[it] = result
+            if points:
+                curves.setdefault(name, {})[seed] = points
+            timings[(name, seed)] = read_json(
+                result_file(args, 'timing', name, seed, 'pretrain.json'))
+        for row in [*args.methods, *RANDOM_ROWS]:
+            result = {}
+            for stage_name in FINAL_STAGES:
+                for protocol in ('val', 'heldout'):
+                    value = read_json(
+                        result_file(args, 'final', row, seed,
+                                    f'{stage_name}_{protocol}.json'))
+                    if value:
+                        result.setdefault(stage_name, {})[protocol] = value
+            if result:
+                finals.setdefault(row, {})[seed] = result
+    return curves, finals, timings
 
 
 def main(argv=None):
@@ -544,62 +639,29 @@ def main(argv=None):
             vars(args),
             pretrain_frames=len(splits['pretrain_stems']),
             heldout_frames=len(splits['heldout'])))
-    runs = [(name, seed) for seed in args.seeds for name in args.methods]
-    if 'pretrain' in args.phases:
-        # seed-major: every method's first seed before any second seed
-        for name, seed in runs:
-            pretrain(name, seed, args, splits)
+    curve_probes = final_probes = None
     if 'curve' in args.phases:
-        from densesiam_mm.evaluation import DenseProbe
-        probes = {
-            protocol: DenseProbe(**spec, **CURVE_PROBE)
-            for protocol, spec in protocols(splits).items()
-        }
-        for name, seed in runs:
-            curve(name, seed, args, probes)
+        curve_probes = build_probes(splits, **CURVE_PROBE)
     if 'final' in args.phases:
-        from densesiam_mm.evaluation import DenseProbe
-        probes = {
-            protocol:
-            DenseProbe(
-                **spec,
-                **dict(FINAL_PROBE, input_size=tuple(args.final_input_size)))
-            for protocol, spec in protocols(splits).items()
-        }
-        for seed in args.seeds:
-            for row in [*args.methods, *RANDOM_ROWS]:
-                final(row, seed, args, probes)
+        final_probes = build_probes(
+            splits,
+            **dict(FINAL_PROBE, input_size=tuple(args.final_input_size)))
+    # run-major, seed-major: one run is finished (pre-trained, its curve
+    # and its final probes) before the next starts, and every method's
+    # first seed before any second seed
+    for seed in args.seeds:
+        for name in args.methods:
+            if 'pretrain' in args.phases:
+                pretrain(name, seed, args, splits)
+            if curve_probes:
+                curve(name, seed, args, curve_probes)
+            if final_probes:
+                final(name, seed, args, final_probes)
+        if final_probes:
+            for row in RANDOM_ROWS:
+                final(row, seed, args, final_probes)
     if 'report' in args.phases:
-        curves, finals, timings = {}, {}, {}
-        for name, seed in runs:
-            points = {}
-            for it in range(0, args.iters + 1, args.interval):
-                result = read_json(
-                    osp.join(args.work_dir, 'curve',
-                             f'{SLUGS[name]}-seed{seed}', f'iter_{it}.json'))
-                if result:
-                    points[it] = result
-            if points:
-                curves.setdefault(name, {})[seed] = points
-            timings[(name, seed)] = read_json(
-                osp.join(run_dir(args.work_dir, name, seed), 'wall_time.json'))
-        for seed in args.seeds:
-            for row in [*args.methods, *RANDOM_ROWS]:
-                method = RANDOM_ROWS.get(row, row)
-                slug = ('random_' +
-                        SLUGS[method] if row in RANDOM_ROWS else SLUGS[row])
-                out_dir = osp.join(args.work_dir, 'final',
-                                   f'{slug}-seed{seed}')
-                result = {}
-                for stage_name in FINAL_STAGES:
-                    for protocol in ('val', 'heldout'):
-                        value = read_json(
-                            osp.join(out_dir, f'{stage_name}_{protocol}.json'))
-                        if value:
-                            result.setdefault(stage_name, {})[protocol] = value
-                if result:
-                    finals.setdefault(row, {})[seed] = result
-        report(args, curves, finals, timings)
+        report(args, *collect(args))
 
 
 if __name__ == '__main__':

@@ -1,0 +1,149 @@
+# Copyright (c) densesiam_mm contributors. All rights reserved.
+"""tools/benchmarks/dense_curves_camvid.py: the leave-one-drive-out split,
+identical settings across methods, resuming from the results kept in the
+repository, and the report (table and curves) built from them."""
+import importlib.util
+import json
+import os
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+
+from tests.conftest import REPO_ROOT, SHARED_DATA, shared_path
+
+
+def load_tool():
+    path = osp.join(REPO_ROOT, 'tools', 'benchmarks', 'dense_curves_camvid.py')
+    spec = importlib.util.spec_from_file_location('dense_curves', path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_leave_one_drive_out_split(tmp_path, monkeypatch):
+    tool = load_tool()
+    shared_path('camvid', 'images', 'train')
+    monkeypatch.setenv('DENSESIAM_SHARED_DATA', SHARED_DATA)
+    splits = tool.make_splits(str(tmp_path))
+    assert len(splits['pretrain_stems']) == 367
+    assert len(splits['heldout']) == 101
+    # the held-out drive is never pre-trained on, and is all 0006R0
+    drive = [s.split('/')[1].split('_')[0] for s in splits['heldout']]
+    assert set(drive) == {'0006R0'}
+    assert not set(splits['heldout']) & set(splits['pretrain_stems'])
+    # the val protocol fits on seen train frames and scores seen val frames
+    assert all(s.startswith('train/') for s in splits['seen_train'])
+    assert all(s.startswith('val/') for s in splits['seen_val'])
+    with open(splits['pretrain']) as f:
+        listed = f.read().split()
+    assert listed == [s + '.jpg' for s in splits['pretrain_stems']]
+
+
+def test_methods_differ_only_in_the_method():
+    tool = load_tool()
+    cfgs = {
+        name: Config.fromfile(osp.join(REPO_ROOT, path))
+        for name, path in tool.METHODS.items() if name not in tool.VARIANTS
+    }
+    reference = cfgs['DenseSiam']
+    for name, cfg in cfgs.items():
+        for key in ('train_dataloader', 'param_scheduler', 'train_cfg',
+                    'randomness'):
+            assert cfg[key] == reference[key], (name, key)
+        assert cfg.optim_wrapper.optimizer.lr == 0.05, name
+    # DenseCL is mmpretrain's own, with a queue that fills in this run
+    assert cfgs['DenseCL'].model.type == 'DenseCL'
+    assert cfgs['DenseCL'].model.queue_len < 367
+
+
+def fake_result(miou):
+    return dict(
+        linear_miou=miou,
+        kmeans_miou=miou / 2,
+        kmeans_k11_miou=miou / 2,
+        kmeans_k33_miou=miou / 3)
+
+
+def write(path, value):
+    os.makedirs(osp.dirname(path), exist_ok=True)
+    with open(path, 'w') as f:
+        json.dump(value, f)
+
+
+def fill_results(tool, args, name, seed, base):
+    for it in tool.curve_iterations(args):
+        write(
+            tool.result_file(args, 'curve', name, seed, f'iter_{it}.json'),
+            dict(
+                val=fake_result(base + it / 100),
+                heldout=fake_result(base + it / 200),
+                seconds=1.))
+    for stages in tool.FINAL_STAGES:
+        for protocol in ('val', 'heldout'):
+            write(
+                tool.result_file(args, 'final', name, seed,
+                                 f'{stages}_{protocol}.json'),
+                fake_result(base + 10))
+    write(
+        tool.result_file(args, 'timing', name, seed, 'pretrain.json'),
+        dict(seconds=600., cpu_seconds=1200., segments=1))
+
+
+def test_a_run_with_its_results_in_the_repo_is_not_trained_again(tmp_path):
+    tool = load_tool()
+    args = tool.parse_args([
+        '--work-dir',
+        str(tmp_path / 'work'), '--results-dir',
+        str(tmp_path / 'results'), '--iters', '300', '--interval', '150',
+        '--curve-interval', '150'
+    ])
+    assert not tool.run_complete('SimSiam', 0, args)
+    fill_results(tool, args, 'SimSiam', 0, base=20.)
+    assert tool.run_complete('SimSiam', 0, args)
+
+    def no_training(*_):
+        raise AssertionError('a complete run was trained again')
+
+    tool.run = no_training
+    timing = tool.pretrain('SimSiam', 0, args, dict(pretrain='unused'))
+    assert timing['cpu_seconds'] == 1200.
+    # a final result missing: the run is not complete (its checkpoint is
+    # needed again)
+    os.remove(tool.result_file(args, 'final', 'SimSiam', 0, 'C5_heldout.json'))
+    assert not tool.run_complete('SimSiam', 0, args)
+
+
+def test_report_from_the_results_dir(tmp_path):
+    pytest.importorskip('matplotlib')
+    tool = load_tool()
+    args = tool.parse_args([
+        '--work-dir',
+        str(tmp_path / 'work'), '--results-dir',
+        str(tmp_path / 'results'), '--iters', '300', '--interval', '150',
+        '--curve-interval', '150', '--methods', 'DenseSiam', 'SimSiam',
+        '--seeds', '0', '1'
+    ])
+    fill_results(tool, args, 'DenseSiam', 0, base=20.)
+    fill_results(tool, args, 'DenseSiam', 1, base=22.)
+    fill_results(tool, args, 'SimSiam', 0, base=18.)
+    for stages in tool.FINAL_STAGES:
+        for protocol in ('val', 'heldout'):
+            write(
+                tool.result_file(args, 'final', 'random (no zero-init)',
+                                 0, f'{stages}_{protocol}.json'),
+                fake_result(19.))
+    curves, finals, timings = tool.collect(args)
+    assert sorted(curves) == ['DenseSiam', 'SimSiam']
+    assert sorted(curves['DenseSiam']) == [0, 1]
+    assert sorted(finals) == ['DenseSiam', 'SimSiam', 'random (no zero-init)']
+    tool.report(args, curves, finals, timings)
+    text = (tmp_path / 'results' / 'results.md').read_text()
+    # DenseSiam: final linear 30 and 32 over the two seeds -> 31.00 ± 1.41
+    row = next(line for line in text.splitlines()
+               if line.startswith('| DenseSiam | 0,1 |'))
+    assert '31.00 ± 1.41' in row
+    assert '| 10.0 / 20.0 |' in row  # wall / CPU minutes
+    # one seed has no spread
+    assert '| SimSiam | 0 |' in text and '28.00 |' in text
+    assert (tmp_path / 'results' / 'curves.png').stat().st_size > 10_000
