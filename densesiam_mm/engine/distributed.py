@@ -27,11 +27,12 @@ def setup_cpu_distributed(cfg):
     ``cfg`` with ``model_wrapper_cfg.device_ids = None`` (and the type
     :class:`CPUDistributedDataParallel` instead of mmengine's default).
     """
-    if cfg.launcher == 'none' or torch.cuda.is_available():
+    launcher = cfg.get('launcher', 'none')
+    if launcher == 'none' or torch.cuda.is_available():
         return cfg
-    if cfg.launcher != 'pytorch':
+    if launcher != 'pytorch':
         raise RuntimeError(
-            f'--launcher {cfg.launcher} without GPUs is not supported; use '
+            f'--launcher {launcher} without GPUs is not supported; use '
             'tools/dist_train.sh (torchrun) for CPU runs.')
     if not is_distributed():
         dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})

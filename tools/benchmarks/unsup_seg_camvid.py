@@ -3,11 +3,13 @@
 
     OMP_NUM_THREADS=1 nice -n 10 python tools/benchmarks/unsup_seg_camvid.py \
         --work-dir work_dirs/unsup_seg_camvid --epochs 2 --seeds 0 1 2 \
-        [--inits random pretrained --pretrained PRETRAIN.pth] [--rows ...]
+        [--inits random pretrained --pretrained PRETRAIN.pth] [--rows ...] \
+        [--results-dir RESULTS_DIR]
 
 Every row trains with the same data (the 367 CamVid train frames, labels
 unused), epochs, batch and initialisation, and is evaluated on the val
-split (Hungarian matching, 11 classes). Rows (``--rows``, default all):
+split (Hungarian matching, 11 classes) after every ``--val-interval``
+epochs (default 1) and at the end. Rows (``--rows``, default all):
 
 - ``kmeans``: k-means on the initial features (PiCIE's clustering hook
   once, no training);
@@ -27,13 +29,61 @@ Initialisations (``--inits``): ``random`` - for each seed, the randomly
 initialised encoder + FPN saved once to ``WORK_DIR/init_seed{S}.pth`` and
 loaded by every row; ``pretrained`` - the same FPN, the encoder from
 ``--pretrained`` (this project's DenseSiam pre-training on the CamVid train
-frames; the script waits for the file if it is still being trained).
+frames; the script waits for the file if it is still being trained). Each
+run records the tensor checksum of the files it started from, and a rerun
+warns when a finished run of the same init and seed started from other
+weights (e.g. a pre-training redone in a later session).
 
-Each run's per-epoch wall time (from before the clustering hook to the end
-of the epoch, so PiCIE's clustering is included) and metrics go to
-``WORK_DIR/runs.json`` as soon as the run ends; a rerun skips the runs
-already there (resumable). The table (mean +- std over seeds) is printed and
-written to ``WORK_DIR/results.md``.
+Outputs. The large files (checkpoints, logs) go to ``WORK_DIR/RUN``; the
+small ones to ``--results-dir`` (default
+``docs/benchmarks/unsup_seg_camvid_long`` in the repository, so that they
+outlive the work dir): ``runs/RUN.json`` per finished run (its settings,
+final val metrics, the val metrics of every validated epoch, the wall and
+CPU time of every training epoch - from before the clustering hook to the
+end of the epoch, so PiCIE's clustering is included - and the wall time
+of every validation), ``results.md`` (the table, mean +- std over seeds),
+``results.png`` (bar chart of the final mIoU) and ``miou_per_epoch.png``
+(mIoU vs epoch, one panel per init, one line per row: mean over seeds and
+min-max band; k-means as a dashed level).
+
+Resumable at two levels: a rerun skips the runs whose JSON is in the
+results dir (and refuses, naming the file, to mix runs of other settings:
+epochs, view size, frames, train stride, val interval); a run that was
+interrupted continues from its last epoch checkpoint in ``WORK_DIR/RUN``
+(mmengine's ``resume``, through :func:`densesiam_mm.apis.build_runner`),
+keeping the per-epoch record it had written there (``progress.json``);
+without its work dir (a new session), the run starts over. One process at
+a time holds ``WORK_DIR``.
+
+Issue 21, item 4 (>= 10x the last budget: all 367 frames, 96 px views,
+20 epochs, 3 seeds; ``dss-official-lr0.05`` is the authors' recipe at the
+lr that trains at batch 8), as run in the background over several
+sessions (rerun the same command to continue)::
+
+    export OMP_NUM_THREADS=2 DENSESIAM_SHARED_DATA=../shared/data
+    nice -n 10 python tools/benchmarks/unsup_seg_camvid.py \
+        --work-dir work_dirs/issue21_unsup_seg --epochs 20 --view-size 96 \
+        --seeds 0 1 2 --inits pretrained random --pretrained PRETRAIN.pth \
+        --rows kmeans dss-official dss-official-lr0.05 dss-variant \
+            picie-official picie-variant
+    # table and PNGs of the runs finished so far
+    ... the same command ... --report-only
+
+Cost (one thread, ``nice``, beside another job on the 2-core machine;
+extrapolated from parts of epochs, no full epoch was run): the smoke run
+``--frames 8 4 --epochs 2 --view-size 32 --rows dss-official`` (one
+iteration an epoch) takes 0.3-0.7 s an epoch, 0.2 s a validation, 17 s
+in all (start-up dominates). With 96 px views and 24 train / 8 val frames
+(3 iterations an epoch), the second epoch took 2.8 CPU-s for
+``dss-official`` and 5.4 CPU-s for ``picie-official`` (its clustering over
+every pixel included), a validation 0.5 s. Scaled linearly to the 367
+train and 101 val frames: about 42 CPU-s an epoch for DenseSiam-Seg and
+about 82 CPU-s for the authors' PiCIE, 6 s a validation, so a 20-epoch
+run takes about 16 min (DenseSiam-Seg) and 30 min (PiCIE), and the
+command above (6 rows x 2 inits x 3 seeds) about 9-10 h at one thread
+under this load (the 96 px table of ``docs/unsup_seg.md``, on a less
+loaded machine, measured half these epoch times): 3-4 sessions. Runs go
+init by init, seed by seed, every row of a seed before the next seed.
 
 Runs are not bit-reproducible on CPU (the 4th digit of the losses moves
 after a few iterations between runs with the same seed); the seeds give
@@ -45,19 +95,24 @@ import json
 import os
 import os.path as osp
 import statistics
+import sys
 import time
 
 import torch
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 
 import densesiam_mm  # noqa: F401
+from densesiam_mm.apis import WorkDirBusyError, build_runner, lock_work_dir
 from densesiam_mm.apis.tool_io import check_distinct
+from densesiam_mm.checkpoint import (load_checkpoint_file,
+                                     save_text_atomically, tensor_checksum)
 from densesiam_mm.engine.hooks import KMeansClusteringHook
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+RESULTS_DIR = osp.join(REPO_ROOT, 'docs', 'benchmarks',
+                       'unsup_seg_camvid_long')
 _SEG = 'configs/unsup_seg/'
 CONFIGS = {
     'dss-official': _SEG + 'densesiam-seg_resnet18-fpn_1xb8-3e_camvid.py',
@@ -91,29 +146,121 @@ ROWS = {
     'dss-official-lr0.05':
     ('DenseSiam-Seg, authors\' recipe at lr 0.05', 'dss-official', {}, False),
 }
+#: the options a finished run must share with the current command to be
+#: reused (``--epochs`` ... as :func:`run_settings` writes them)
+SETTINGS = ('epochs', 'view_size', 'frames', 'train_stride', 'val_interval')
 
 
-class EpochTimerHook(Hook):
-    """Wall and CPU (this process) time of each training epoch, clustering
-    included."""
+class EpochRecordHook(Hook):
+    """Per-epoch record of one training run, kept on disk for resuming.
+
+    The record holds the wall and CPU (this process) time of each training
+    epoch (``epoch_times``, ``epoch_cpu_times``; clustering included) and,
+    for each validation, its epoch (``val_epochs``), the metrics the
+    evaluator returned (``val_metrics``) and its wall time (``val_times``).
+    It is written to ``path`` (JSON, atomically) after every training epoch
+    and every validation.
+
+    A run resumed from its epoch-``n`` checkpoint reads the record back
+    (the first ``n`` epochs; when ``settings`` match) and, if the
+    interruption lost the validation of epoch ``n``, runs it before
+    training continues.
+
+    Args:
+        path (str): the JSON file, in the run's work dir.
+        settings (dict): the run's settings, stored with the record; a
+            record of other settings is never resumed.
+    """
     priority = 'VERY_HIGH'  # before clustering, before checkpointing
 
-    def __init__(self):
-        self.times, self.cpu_times = [], []
+    def __init__(self, path, settings):
+        self.path = path
+        self.settings = settings
+        self.record = self.empty_record()
+        self.resumed_from = 0
+        self._validate_first = False
+
+    def empty_record(self):
+        return dict(
+            settings=self.settings,
+            epoch_times=[],
+            epoch_cpu_times=[],
+            val_epochs=[],
+            val_metrics=[],
+            val_times=[])
+
+    def saved_record(self):
+        """The record at ``path`` when it has this run's settings, else
+        None."""
+        if not osp.isfile(self.path):
+            return None
+        with open(self.path) as f:
+            record = json.load(f)
+        return record if record.get('settings') == self.settings else None
+
+    def save(self):
+        save_text_atomically(self.path, json.dumps(self.record, indent=1))
+
+    def before_train(self, runner):
+        # after Runner.load_or_resume(): runner.epoch epochs are done
+        done = self.resumed_from = runner.epoch
+        record = self.saved_record() if done else None
+        if record is None:
+            self.record = self.empty_record()
+            return
+        for key in ('epoch_times', 'epoch_cpu_times'):
+            record[key] = record[key][:done]
+        kept = [i for i, e in enumerate(record['val_epochs']) if e <= done]
+        for key in ('val_epochs', 'val_metrics', 'val_times'):
+            record[key] = [record[key][i] for i in kept]
+        self.record = record
+        interval = getattr(runner.train_loop, 'val_interval', 0)
+        self._validate_first = (
+            runner.val_loop is not None and done % interval == 0
+            and done not in record['val_epochs'])
 
     def before_train_epoch(self, runner):
+        if self._validate_first:  # the validation the interruption lost
+            self._validate_first = False
+            runner.val_loop.run()
         self._start = time.perf_counter()
         self._cpu_start = time.process_time()
 
     def after_train_epoch(self, runner):
-        self.times.append(time.perf_counter() - self._start)
-        self.cpu_times.append(time.process_time() - self._cpu_start)
+        self.record['epoch_times'].append(time.perf_counter() - self._start)
+        self.record['epoch_cpu_times'].append(time.process_time() -
+                                              self._cpu_start)
+        self.save()
+
+    def before_val_epoch(self, runner):
+        self._val_start = time.perf_counter()
+
+    def after_val_epoch(self, runner, metrics=None):
+        self.record['val_epochs'].append(runner.epoch)
+        self.record['val_metrics'].append({
+            k: float(v)
+            for k, v in (metrics or {}).items()
+        })
+        self.record['val_times'].append(time.perf_counter() - self._val_start)
+        self.save()
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--work-dir', default='work_dirs/unsup_seg_camvid')
+    parser.add_argument(
+        '--results-dir',
+        default=RESULTS_DIR,
+        help='where the small results go (one JSON per finished run, '
+        'results.md, PNGs); finished runs there are skipped (default: '
+        'docs/benchmarks/unsup_seg_camvid_long in the repository)')
     parser.add_argument('--epochs', type=int, default=2)
+    parser.add_argument(
+        '--val-interval',
+        type=int,
+        default=1,
+        help='evaluate on the val split every N epochs (and after the '
+        'last); 0: after the last epoch only')
     parser.add_argument('--seeds', type=int, nargs='+', default=[0, 1, 2])
     parser.add_argument(
         '--inits',
@@ -142,7 +289,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--report-only',
         action='store_true',
-        help='write the table and plot of the runs done')
+        help='write the table and plots of the runs done')
     parser.add_argument(
         '--view-size',
         type=int,
@@ -150,7 +297,19 @@ def parse_args(argv=None):
         help='override the view size of every row')
     args = parser.parse_args(argv)
     check_distinct(parser, args.seeds, '--seeds')
+    if args.val_interval < 0:
+        parser.error('--val-interval must be >= 0')
     return args
+
+
+def run_settings(args):
+    """The options that make runs comparable (:data:`SETTINGS`)."""
+    return dict(
+        epochs=args.epochs,
+        view_size=args.view_size,
+        frames=list(args.frames) if args.frames else None,
+        train_stride=args.train_stride,
+        val_interval=args.val_interval)
 
 
 def _set_view_size(cfg, size):
@@ -164,10 +323,11 @@ def _set_view_size(cfg, size):
             step['scale'] = int(size * 1.25)
         elif step['type'] == 'MultiViewWithGeometry':
             step['transforms'][0][0]['scale'] = size
-    for step in cfg.test_dataloader.dataset.pipeline:
-        if step['type'] == 'ResizeShortestEdge':
-            step['scale'] = size if 'NestedCropViews' in str(
-                cfg.train_dataloader.dataset.pipeline) else int(size * 1.25)
+    nested = 'NestedCropViews' in str(cfg.train_dataloader.dataset.pipeline)
+    for loader in (cfg.val_dataloader, cfg.test_dataloader):
+        for step in loader.dataset.pipeline:
+            if step['type'] == 'ResizeShortestEdge':
+                step['scale'] = size if nested else int(size * 1.25)
 
 
 def load_cfg(row, work_dir, init, seed, args):
@@ -177,10 +337,15 @@ def load_cfg(row, work_dir, init, seed, args):
     cfg.work_dir = osp.join(work_dir, run)
     cfg.visualizer.name = f'visualizer_{run}'  # one per Runner
     cfg.randomness = dict(seed=seed)
+    cfg.launcher = 'none'  # one process
     cfg.train_cfg.max_epochs = args.epochs
-    # no validation loop: every run is evaluated once, by runner.test()
-    cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
-    cfg.default_hooks.checkpoint.interval = args.epochs
+    if args.val_interval:
+        cfg.train_cfg.val_interval = args.val_interval
+    else:  # evaluated once, by runner.test()
+        cfg.val_cfg = cfg.val_dataloader = cfg.val_evaluator = None
+    # a checkpoint every epoch (the last one kept) to resume from
+    cfg.default_hooks.checkpoint.update(
+        interval=1, max_keep_ckpts=1, save_best=None)
     cfg.default_hooks.logger.interval = 10
     for key, value in overrides.items():
         cfg.model[key] = value
@@ -197,7 +362,9 @@ def load_cfg(row, work_dir, init, seed, args):
                 hook.update(clustering='sampled', points_per_image=256)
     if args.frames is not None:
         cfg.train_dataloader.dataset.indices = args.frames[0]
-        cfg.test_dataloader.dataset.indices = args.frames[1]
+        for loader in ('val_dataloader', 'test_dataloader'):
+            if cfg.get(loader):
+                cfg[loader].dataset.indices = args.frames[1]
     for step in cfg.train_dataloader.dataset.pipeline:
         if step.get('replay_seed') is not None:
             step['replay_seed'] = seed  # each seed its own fixed views
@@ -235,32 +402,99 @@ def save_shared_init(work_dir, seed):
     return path
 
 
-def run_once(row, cfg):
-    """Train (or, for ``kmeans``, cluster once) and evaluate one run."""
-    runner = Runner.from_cfg(cfg)
+def init_checksums(init, work_dir, seed, pretrained=None):
+    """Tensor checksums of the files a run of ``init`` starts from."""
+    files = dict(init_seed=osp.join(work_dir, f'init_seed{seed}.pth'))
+    if init == 'pretrained':
+        files['pretrained'] = pretrained
+    return {
+        name: tensor_checksum(load_checkpoint_file(path, map_location='cpu'))
+        for name, path in files.items()
+    }
+
+
+def run_once(row, cfg, settings):
+    """Train (or, for ``kmeans``, cluster once) and evaluate one run.
+
+    A training run validates as ``cfg.train_cfg.val_interval`` says (the
+    metrics of each validation are kept by :class:`EpochRecordHook`) and
+    resumes from the last checkpoint in ``cfg.work_dir`` when the record
+    there has the same ``settings``.
+
+    Returns:
+        dict: the run record: ``metrics`` (the val metrics after the last
+        epoch: its validation, or ``runner.test()`` when the last epoch was
+        not validated), ``val_epochs`` and ``epoch_mIoU`` (every validated
+        epoch, the last one included; epoch 0 for ``kmeans``), the record of
+        :class:`EpochRecordHook`, ``resumed_from`` (the epoch the run
+        continued from, 0 for a fresh start) and the frame counts.
+    """
+    recorder = EpochRecordHook(
+        osp.join(cfg.work_dir, 'progress.json'), settings)
+    cfg.resume = row != 'kmeans' and recorder.saved_record() is not None
+    runner = build_runner(cfg)
     if row == 'kmeans':
         runner.model.init_weights()
         hook = next(
             h for h in runner.hooks if isinstance(h, KMeansClusteringHook))
         cpu_start = time.process_time()
         hook.cluster(runner)  # the config's clustering step
-        times = [hook.last_time]
-        cpu_times = [time.process_time() - cpu_start]
+        record = recorder.empty_record()
+        record.update(
+            epoch_times=[hook.last_time],
+            epoch_cpu_times=[time.process_time() - cpu_start])
+        resumed_from, last_epoch = 0, 0
     else:
-        timer = EpochTimerHook()
-        runner.register_hook(timer)
+        runner.register_hook(recorder)
         runner.train()
-        times, cpu_times = timer.times, timer.cpu_times
-    metrics = runner.test()
-    return dict(
-        metrics={
-            k: float(v)
-            for k, v in metrics.items()
-        },
-        epoch_times=times,
-        epoch_cpu_times=cpu_times,
+        record = recorder.record
+        resumed_from, last_epoch = recorder.resumed_from, runner.epoch
+    if record['val_epochs'] and record['val_epochs'][-1] == last_epoch:
+        metrics = record['val_metrics'][-1]
+    else:  # kmeans (epoch 0), or the last epoch was not validated
+        start = time.perf_counter()
+        metrics = {k: float(v) for k, v in runner.test().items()}
+        record['val_epochs'].append(last_epoch)
+        record['val_metrics'].append(metrics)
+        record['val_times'].append(time.perf_counter() - start)
+    record.update(
+        metrics=metrics,
+        epoch_mIoU=[m['mIoU'] for m in record['val_metrics']],
+        resumed_from=resumed_from,
         val_frames=len(runner.test_dataloader.dataset),
         train_frames=len(runner.train_dataloader.dataset))
+    return record
+
+
+def run_file(results_dir, key):
+    return osp.join(results_dir, 'runs', f'{key}.json')
+
+
+def load_runs(results_dir):
+    """The finished runs in ``results_dir`` (``runs/*.json``), by name."""
+    folder = osp.join(results_dir, 'runs')
+    runs = {}
+    for name in sorted(os.listdir(folder)) if osp.isdir(folder) else []:
+        if name.endswith('.json'):
+            with open(osp.join(folder, name)) as f:
+                runs[name[:-len('.json')]] = json.load(f)
+    return runs
+
+
+def check_settings(runs, keys, settings, results_dir):
+    """Refuse to mix finished runs of other settings into this command's
+    table: raises ``ValueError`` naming the file and each difference."""
+    for key in keys:
+        saved = runs[key].get('settings', {}) if key in runs else settings
+        differences = [
+            f'{name} {saved.get(name)!r} (now {settings[name]!r})'
+            for name in SETTINGS if saved.get(name) != settings[name]
+        ]
+        if differences:
+            raise ValueError(
+                f'{run_file(results_dir, key)} was run with other settings: '
+                f'{", ".join(differences)}. Use another --results-dir (or '
+                'the options of that run).')
 
 
 def _mean_std(values):
@@ -276,18 +510,25 @@ def _median(values):
     return f'{values[len(values) // 2]:.0f}' if values else '-'
 
 
+def _finished(runs, row, init, seeds):
+    """The finished runs of ``row`` and ``init``, in seed order."""
+    keys = (f'{row}_{init}_seed{seed}' for seed in seeds)
+    return [runs[key] for key in keys if key in runs]
+
+
 def table(runs, rows, inits, seeds):
+    """Markdown table: final mIoU and pixel accuracy (mean +- std over
+    seeds) and the median wall / CPU time of a training epoch and of a
+    validation."""
     lines = [
         '| init | method | mIoU | pixel acc. | seeds | '
-        'wall s/epoch (median) | CPU s/epoch (median) |',
-        '| --- | --- | --- | --- | --- | --- | --- |'
+        'wall s/epoch (median) | CPU s/epoch (median) | '
+        'wall s/validation (median) |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- |'
     ]
     for init in inits:
         for row in rows:
-            done = [
-                runs[key] for key in (f'{row}_{init}_seed{seed}'
-                                      for seed in seeds) if key in runs
-            ]
+            done = _finished(runs, row, init, seeds)
             if not done:
                 continue
             per_epoch = [
@@ -296,11 +537,13 @@ def table(runs, rows, inits, seeds):
             ]
             if row == 'kmeans':
                 per_epoch = [f'{t} (clustering once)' for t in per_epoch]
+            val_time = _median([t for run in done for t in run['val_times']])
             lines.append(
                 f'| {init} | {ROWS[row][0]} | '
                 f"{_mean_std([r['metrics']['mIoU'] for r in done])} | "
                 f"{_mean_std([r['metrics']['aAcc'] for r in done])} | "
-                f'{len(done)} | {per_epoch[0]} | {per_epoch[1]} |')
+                f'{len(done)} | {per_epoch[0]} | {per_epoch[1]} | '
+                f'{val_time} |')
     return '\n'.join(lines)
 
 
@@ -310,70 +553,88 @@ def wait_for(path, poll=30):
         time.sleep(poll)
 
 
-def main(argv=None):
-    args = parse_args(argv)
-    os.environ.setdefault('DENSESIAM_SHARED_DATA',
-                          osp.join(REPO_ROOT, '..', 'shared', 'data'))
-    os.makedirs(args.work_dir, exist_ok=True)
-    work_dir = osp.abspath(args.work_dir)
-    if 'pretrained' in args.inits and not args.pretrained:
-        raise ValueError('--inits pretrained needs --pretrained CHECKPOINT')
-    runs_file = osp.join(work_dir, 'runs.json')
-    runs = {}
-    if osp.isfile(runs_file):
-        with open(runs_file) as f:
-            runs = json.load(f)
-    val_frames = train_frames = None
-    for init in ([] if args.report_only else args.inits):
+def run_all(args, work_dir, results_dir, runs):
+    """Run every (init, seed, row) not in ``runs`` yet; each finished run
+    goes to ``results_dir/runs/RUN.json`` at once."""
+    settings = run_settings(args)
+    for init in args.inits:
         if init == 'pretrained':
             wait_for(args.pretrained)
         for seed in args.seeds:
             save_shared_init(work_dir, seed)
+            checksums = init_checksums(init, work_dir, seed, args.pretrained)
             for row in args.rows:
                 key = f'{row}_{init}_seed{seed}'
                 if key in runs:
+                    if runs[key].get('init_checksums', checksums) != checksums:
+                        print(
+                            f'warning: {run_file(results_dir, key)} started '
+                            'from other initial weights than this command '
+                            'would use now',
+                            flush=True)
                     continue
-                cfg, label = load_cfg(row, work_dir, init, seed, args)
+                cfg, _ = load_cfg(row, work_dir, init, seed, args)
                 start = time.perf_counter()
-                result = run_once(row, copy.deepcopy(cfg))
-                result['total_s'] = time.perf_counter() - start
+                result = run_once(row, copy.deepcopy(cfg), settings)
+                result.update(
+                    total_s=time.perf_counter() - start,
+                    init_checksums=checksums)
                 runs[key] = result
-                with open(runs_file, 'w') as f:
-                    json.dump(runs, f, indent=1)
+                os.makedirs(osp.join(results_dir, 'runs'), exist_ok=True)
+                save_text_atomically(
+                    run_file(results_dir, key), json.dumps(result, indent=1))
                 print(
-                    f"{key}: mIoU {result['metrics']['mIoU']:.2f}, "
-                    f"epochs {[round(t) for t in result['epoch_times']]} s"
-                    f" (CPU {[round(t) for t in result['epoch_cpu_times']]}"
-                    f" s), total {result['total_s']:.0f} s",
+                    f'{key}: mIoU {result["metrics"]["mIoU"]:.2f} (per '
+                    f'epoch {[round(m, 1) for m in result["epoch_mIoU"]]}), '
+                    f'epochs {[round(t) for t in result["epoch_times"]]} s'
+                    f' (CPU {[round(t) for t in result["epoch_cpu_times"]]}'
+                    f' s), total {result["total_s"]:.0f} s',
                     flush=True)
+
+
+def report(runs, args, results_dir):
+    """Print the table and write ``results.md``, ``results.png`` and
+    ``miou_per_epoch.png`` to ``results_dir``."""
+    val_frames = train_frames = None
     for run in runs.values():
         val_frames = run.get('val_frames', val_frames)
         train_frames = run.get('train_frames', train_frames)
     text = table(runs, args.rows, args.inits, args.seeds)
-    print(f'\nCamVid val ({val_frames} frames, 11 classes, Hungarian '
-          f'matching); {args.epochs} epochs of {train_frames} train frames, '
-          f'seeds {args.seeds}\n')
-    print(text)
-    with open(osp.join(work_dir, 'results.md'), 'w') as f:
-        f.write(text + '\n')
+    view = f'{args.view_size} px views' if args.view_size else \
+        "the configs' views"
+    title = (f'CamVid val ({val_frames} frames, 11 classes, Hungarian '
+             f'matching); {args.epochs} epochs of {train_frames} train '
+             f'frames, {view}, seeds {args.seeds}')
+    print(f'\n{title}\n\n{text}')
+    os.makedirs(results_dir, exist_ok=True)
+    save_text_atomically(
+        osp.join(results_dir, 'results.md'),
+        f'{title}\n\n{text}\n\n![mIoU per row](results.png)\n\n'
+        '![mIoU per epoch](miou_per_epoch.png)\n')
     plot(runs, args.rows, args.inits, args.seeds,
-         osp.join(work_dir, 'results.png'))
-    return runs
+         osp.join(results_dir, 'results.png'))
+    plot_curves(runs, args.rows, args.inits, args.seeds,
+                osp.join(results_dir, 'miou_per_epoch.png'))
+
+
+def _pyplot():
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
 
 
 def plot(runs, rows, inits, seeds, path):
     """Bar chart of mIoU (mean +- std over seeds) per row and init."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(9, 0.45 * len(rows) + 1.2))
     height = 0.8 / len(inits)
     for i, init in enumerate(inits):
         means, stds = [], []
         for row in rows:
             values = [
-                runs[f'{row}_{init}_seed{seed}']['metrics']['mIoU']
-                for seed in seeds if f'{row}_{init}_seed{seed}' in runs
+                r['metrics']['mIoU']
+                for r in _finished(runs, row, init, seeds)
             ]
             means.append(statistics.fmean(values) if values else 0)
             stds.append(statistics.stdev(values) if len(values) > 1 else 0)
@@ -391,6 +652,93 @@ def plot(runs, rows, inits, seeds, path):
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def epoch_curve(done):
+    """``(epochs, mean, min, max)`` of the mIoU over the runs ``done`` at
+    the epochs every one of them validated."""
+    epochs = sorted(set.intersection(*(set(r['val_epochs']) for r in done)))
+    values = [[r['epoch_mIoU'][r['val_epochs'].index(epoch)] for r in done]
+              for epoch in epochs]
+    return (epochs, [statistics.fmean(v) for v in values],
+            [min(v) for v in values], [max(v) for v in values])
+
+
+def plot_curves(runs, rows, inits, seeds, path):
+    """mIoU vs epoch: one panel per init, one line per row (mean over
+    seeds, min-max band); ``kmeans`` (no training) as a dashed level."""
+    plt = _pyplot()
+    from matplotlib.ticker import MaxNLocator
+    fig, axes = plt.subplots(
+        1,
+        len(inits),
+        figsize=(5 * len(inits), 4.2),
+        sharey=True,
+        squeeze=False)
+    colors = plt.get_cmap('tab10').colors
+    for ax, init in zip(axes[0], inits):
+        for i, row in enumerate(rows):
+            done = _finished(runs, row, init, seeds)
+            if not done:
+                continue
+            color = colors[i % len(colors)]
+            epochs, mean, low, high = epoch_curve(done)
+            if row == 'kmeans':
+                ax.axhline(mean[0], color=color, ls='--', label=ROWS[row][0])
+                ax.axhspan(low[0], high[0], color=color, alpha=0.12)
+                continue
+            ax.plot(
+                epochs,
+                mean,
+                color=color,
+                marker='o',
+                ms=3,
+                label=ROWS[row][0])
+            ax.fill_between(epochs, low, high, color=color, alpha=0.2)
+        ax.set_title(f'{init} init', fontsize=10)
+        ax.set_xlabel('epoch')
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel('CamVid val mIoU (Hungarian)')
+    legend = {}  # one entry per row, whichever panel has it
+    for ax in axes[0]:
+        for handle, label in zip(*ax.get_legend_handles_labels()):
+            legend.setdefault(label, handle)
+    fig.suptitle(
+        f'mean over seeds {seeds} (band: min-max)', fontsize=9, y=0.99)
+    fig.tight_layout()
+    fig.legend(
+        list(legend.values()),
+        list(legend),
+        loc='upper center',
+        bbox_to_anchor=(0.5, 0.0),
+        ncol=2,
+        fontsize=8)
+    fig.savefig(path, dpi=110, bbox_inches='tight')
+    plt.close(fig)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.environ.setdefault('DENSESIAM_SHARED_DATA',
+                          osp.join(REPO_ROOT, '..', 'shared', 'data'))
+    work_dir = osp.abspath(args.work_dir)
+    results_dir = osp.abspath(args.results_dir)
+    if 'pretrained' in args.inits and not args.pretrained:
+        raise ValueError('--inits pretrained needs --pretrained CHECKPOINT')
+    runs = load_runs(results_dir)
+    check_settings(runs, [
+        f'{row}_{init}_seed{seed}' for init in args.inits
+        for seed in args.seeds for row in args.rows
+    ], run_settings(args), results_dir)
+    if not args.report_only:
+        try:
+            with lock_work_dir(work_dir, 'unsup_seg_camvid benchmark'):
+                run_all(args, work_dir, results_dir, runs)
+        except WorkDirBusyError as err:
+            sys.exit(f'error: {err}')
+    report(runs, args, results_dir)
+    return runs
 
 
 if __name__ == '__main__':
