@@ -7,7 +7,9 @@
 
 ``--amp`` trains under mixed precision: mmengine's ``AmpOptimWrapper``
 (fp16, dynamic loss scale) on CUDA, our ``CPUAmpOptimWrapper`` (bf16
-autocast, no loss scale) on a machine without CUDA.
+autocast, no loss scale) on a machine without CUDA whose CPU computes bf16
+natively (AVX512-BF16 or AMX). On a CPU without them bf16 is emulated and
+slower than fp32, so ``--amp`` keeps fp32 there and logs why.
 
 The run holds the work dir's lock (``<work_dir>/.densesiam.lock``) from
 before the Runner is built to the end: a second training (or dense probe)
@@ -15,6 +17,7 @@ in the same work dir is refused at once, before it writes anything there.
 """
 import argparse
 import contextlib
+import logging
 import os
 import os.path as osp
 import re
@@ -32,6 +35,7 @@ import densesiam_mm  # noqa: F401,E402  (registers modules, checkpoint loading)
 from densesiam_mm.apis import build_runner  # noqa: E402
 from densesiam_mm.apis import registry_hints  # noqa: E402
 from densesiam_mm.apis import WorkDirBusyError, lock_work_dir  # noqa: E402
+from densesiam_mm.engine.optimizers import cpu_has_native_bf16  # noqa: E402
 
 #: ``--vis-backends`` names: mmengine's visualisation backends
 VIS_BACKENDS = dict(
@@ -122,8 +126,10 @@ def base_batch_size(cfg, config_path: str):
 def use_amp(cfg) -> None:
     """``--amp``: the config's optim wrapper becomes mmengine's
     ``AmpOptimWrapper`` (fp16, dynamic loss scale) when CUDA is available,
-    otherwise ``CPUAmpOptimWrapper`` (bf16 autocast, no loss scale). A
-    config whose wrapper already is an AMP wrapper keeps it."""
+    otherwise ``CPUAmpOptimWrapper`` (bf16 autocast, no loss scale) when
+    the CPU has native bf16; on a CPU without it the wrapper stays fp32
+    (bf16 would be emulated, slower). A config whose wrapper already is an
+    AMP wrapper keeps it."""
     wrapper = cfg.optim_wrapper
     kind = str(wrapper.get('type', 'OptimWrapper')).split('.')[-1]
     if 'Amp' in kind:
@@ -131,6 +137,14 @@ def use_amp(cfg) -> None:
     if torch.cuda.is_available():
         wrapper.type = 'AmpOptimWrapper'
         wrapper.setdefault('loss_scale', 'dynamic')
+    elif cpu_has_native_bf16() is False:
+        print_log(
+            '--amp: this CPU has no native bf16 (no AVX512-BF16 or AMX in '
+            '/proc/cpuinfo): bf16 would be emulated and slower than fp32, '
+            f'so optim_wrapper stays {kind} (fp32)',
+            logger='current',
+            level=logging.WARNING)
+        return
     else:
         wrapper.type = 'CPUAmpOptimWrapper'
         wrapper.setdefault('dtype', 'bfloat16')

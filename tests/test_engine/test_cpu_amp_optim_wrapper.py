@@ -15,7 +15,8 @@ import densesiam_mm  # noqa: F401
 from densesiam_mm.apis.runner import use_nan_guard_optim_wrapper
 from densesiam_mm.engine.hooks import ChannelsLastHook
 from densesiam_mm.engine.optimizers import (CPUAmpOptimWrapper,
-                                            NaNGuardCPUAmpOptimWrapper)
+                                            NaNGuardCPUAmpOptimWrapper,
+                                            cpu_has_native_bf16)
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -90,6 +91,7 @@ def test_channels_last_hook_converts_model_not_values():
 def test_train_tool_amp_picks_the_cpu_wrapper(monkeypatch):
     train = load_train_tool()
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(train, 'cpu_has_native_bf16', lambda: True)
     args = train.argparse.Namespace(
         launcher='none',
         work_dir='/tmp/unused',
@@ -109,3 +111,34 @@ def test_train_tool_amp_picks_the_cpu_wrapper(monkeypatch):
         Config(dict(optim_wrapper=dict(type='OptimWrapper'))), args)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
+
+
+def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
+    zen3 = tmp_path / 'zen3'
+    zen3.write_text('processor\t: 0\nflags\t\t: fpu sse avx2 fma\n'
+                    'processor\t: 1\nflags\t\t: fpu sse avx2 fma\n')
+    sapphire = tmp_path / 'sapphire'
+    sapphire.write_text('flags\t\t: avx2 avx512f avx512_bf16 amx_bf16\n')
+    assert cpu_has_native_bf16(str(zen3)) is False
+    assert cpu_has_native_bf16(str(sapphire)) is True
+    assert cpu_has_native_bf16(str(tmp_path / 'missing')) is None
+
+
+def test_amp_keeps_fp32_on_a_cpu_without_native_bf16(monkeypatch):
+    """bf16 is emulated there and slower than fp32 (docs/gpu.md)."""
+    train = load_train_tool()
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(train, 'cpu_has_native_bf16', lambda: False)
+    args = train.argparse.Namespace(
+        launcher='none',
+        work_dir='/tmp/unused',
+        amp=True,
+        channels_last=False,
+        resume=None,
+        cfg_options=None,
+        auto_scale_lr=False,
+        config='x.py')
+    cfg = train.merge_args(
+        Config(dict(optim_wrapper=dict(type='NaNGuardOptimWrapper'))), args)
+    assert cfg.optim_wrapper.type == 'NaNGuardOptimWrapper'
+    assert 'dtype' not in cfg.optim_wrapper

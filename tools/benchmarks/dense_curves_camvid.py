@@ -200,6 +200,21 @@ def write_json(path, value):
     os.replace(path + '.tmp', path)
 
 
+def precision(args):
+    """What the pre-training ran in: ``tools/train.py --amp`` is bf16 only on
+    a CPU with native bf16 (it keeps fp32 elsewhere) or on CUDA (fp16)."""
+    import torch
+
+    from densesiam_mm.engine.optimizers import cpu_has_native_bf16
+    if args.no_amp:
+        return 'fp32'
+    if torch.cuda.is_available():
+        return 'fp16 (AmpOptimWrapper) + channels_last'
+    if cpu_has_native_bf16() is False:
+        return 'fp32 (no native bf16 on this CPU) + channels_last'
+    return 'bf16 + channels_last'
+
+
 def pretrain(name, seed, args, splits):
     """Pre-train (or resume) one run; returns its timing record."""
     out_dir = run_dir(args.work_dir, name, seed)
@@ -231,6 +246,7 @@ def pretrain(name, seed, args, splits):
         f'{n} iterations ({"resumed" if "--resume" in cmd else "new"})',
         flush=True)
     seconds, cpu_seconds = run(cmd, out_dir + '.log')
+    timing['precision'] = precision(args)
     timing['seconds'] += seconds
     timing['cpu_seconds'] += cpu_seconds
     timing['segments'] += 1
@@ -483,7 +499,7 @@ def report(args, curves, finals, timings):
         'mean of probe seeds ' + ', '.join(map(str, args.probe_seeds)) + ')',
         ''
     ]
-    header = ['row', 'seeds', 'pre-training wall / CPU min']
+    header = ['row', 'seeds', 'pre-training wall / CPU min', 'precision']
     keys = []
     for stage_name in FINAL_STAGES:
         for protocol in ('val', 'heldout'):
@@ -503,7 +519,8 @@ def report(args, curves, finals, timings):
             f'{sum(t["seconds"] for t in times) / len(times) / 60:.1f}'
             f' / {sum(t["cpu_seconds"] for t in times) / len(times) / 60:.1f}'
             if times else '-')
-        cells = [row, ','.join(map(str, done)), wall]
+        kinds = sorted({t.get('precision', 'not recorded') for t in times})
+        cells = [row, ','.join(map(str, done)), wall, ', '.join(kinds) or '-']
         for stage_name, protocol, key in keys:
             cells.append(
                 fmt([
