@@ -8,6 +8,8 @@ from typing import List, Sequence
 
 import torch
 
+from densesiam_mm.engine.optimizers import cpu_has_native_bf16
+
 
 def _lscpu_field(name: str) -> str:
     try:
@@ -48,6 +50,9 @@ def machine_lines(device: str, repo_root: str) -> List[str]:
         f'- CPU: {_lscpu_field("Model name")}, {os.cpu_count()} logical '
         f'CPUs ({_lscpu_field("Thread(s) per core")} thread(s) per core), '
         f'{_lscpu_field("Hypervisor vendor")} hypervisor',
+        f'- CPU capability (torch): '
+        f'{torch.backends.cpu.get_cpu_capability()}; native bf16 '
+        f'(avx512_bf16 / amx_bf16): {cpu_has_native_bf16()}',
         f'- torch {torch.__version__}, {torch.get_num_threads()} intra-op '
         f'threads, oneDNN {torch.backends.mkldnn.is_available()}; '
         f'Python {platform.python_version()}, {platform.system()} '
