@@ -35,7 +35,7 @@ curves of frozen dense-probe mIoU against pre-training iterations.
 
 Runs go one at a time, run-major: each (seed, method) is pre-trained,
 probed along its curve and probed in full before the next starts (seed 0 of
-every method before any seed 1), and the random rows after each seed.
+every method before any seed 1), after the seed's random rows.
 Checkpoints and logs stay in ``--work-dir``; the small result files (curve
 points, final probes, training times: JSON, a few kB each) go to
 ``--results-dir``, which is in the repository
@@ -665,8 +665,13 @@ def main(argv=None):
             **dict(FINAL_PROBE, input_size=tuple(args.final_input_size)))
     # run-major, seed-major: one run is finished (pre-trained, its curve
     # and its final probes) before the next starts, and every method's
-    # first seed before any second seed
+    # first seed before any second seed; a seed's random rows (the
+    # starting points the methods are measured against; no pre-training)
+    # come first
     for seed in args.seeds:
+        if final_probes:
+            for row in RANDOM_ROWS:
+                final(row, seed, args, final_probes)
         for name in args.methods:
             if 'pretrain' in args.phases:
                 pretrain(name, seed, args, splits)
@@ -674,9 +679,6 @@ def main(argv=None):
                 curve(name, seed, args, curve_probes)
             if final_probes:
                 final(name, seed, args, final_probes)
-        if final_probes:
-            for row in RANDOM_ROWS:
-                final(row, seed, args, final_probes)
     if 'report' in args.phases:
         report(args, *collect(args))
 
