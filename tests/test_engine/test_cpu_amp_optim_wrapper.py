@@ -88,19 +88,24 @@ def test_channels_last_hook_converts_model_not_values():
     torch.testing.assert_close(net(x), expected, rtol=1e-5, atol=1e-5)
 
 
-def test_train_tool_amp_picks_the_cpu_wrapper(monkeypatch):
-    train = load_train_tool()
-    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(train, 'cpu_has_native_bf16', lambda: True)
-    args = train.argparse.Namespace(
+def amp_args(train, channels_last):
+    """``tools/train.py CONFIG --amp [--channels-last]``, parsed."""
+    return train.argparse.Namespace(
         launcher='none',
         work_dir='/tmp/unused',
         amp=True,
-        channels_last=True,
+        channels_last=channels_last,
         resume=None,
         cfg_options=None,
         auto_scale_lr=False,
         config='x.py')
+
+
+def test_train_tool_amp_picks_the_cpu_wrapper(monkeypatch):
+    train = load_train_tool()
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
+    monkeypatch.setattr(train, 'cpu_has_native_bf16', lambda: True)
+    args = amp_args(train, channels_last=True)
     cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper')))
     cfg = train.merge_args(cfg, args)
     assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper'
@@ -129,15 +134,7 @@ def test_amp_keeps_fp32_on_a_cpu_without_native_bf16(monkeypatch):
     train = load_train_tool()
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     monkeypatch.setattr(train, 'cpu_has_native_bf16', lambda: False)
-    args = train.argparse.Namespace(
-        launcher='none',
-        work_dir='/tmp/unused',
-        amp=True,
-        channels_last=False,
-        resume=None,
-        cfg_options=None,
-        auto_scale_lr=False,
-        config='x.py')
+    args = amp_args(train, channels_last=False)
     cfg = train.merge_args(
         Config(dict(optim_wrapper=dict(type='NaNGuardOptimWrapper'))), args)
     assert cfg.optim_wrapper.type == 'NaNGuardOptimWrapper'
