@@ -1,6 +1,8 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
+import importlib.util
 import os
 import os.path as osp
+import sys
 
 import pytest
 from mmengine.registry import DefaultScope
@@ -23,6 +25,35 @@ def shared_path(*parts) -> str:
 
 def config_path(*parts) -> str:
     return osp.join(REPO_ROOT, 'configs', *parts)
+
+
+def load_script(path, name=None, register=False):
+    """Import a repository script (``tools/...``) by its path, relative to
+    REPO_ROOT or absolute, as module ``name`` (default: the file's stem).
+
+    Each call runs the script afresh, unless ``register``: then the module
+    goes into ``sys.modules`` before it runs (so that its functions can be
+    pickled, e.g. for worker processes) and a module already registered
+    under ``name`` is returned as it is.
+    """
+    path = osp.join(REPO_ROOT, path)  # an absolute path stays as it is
+    if not osp.isfile(path):
+        raise FileNotFoundError(f'no script at {path}')
+    if name is None:
+        name = osp.splitext(osp.basename(path))[0]
+    if register and name in sys.modules:
+        return sys.modules[name]
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    if register:
+        sys.modules[name] = module
+    try:
+        spec.loader.exec_module(module)
+    except BaseException:
+        if register:
+            sys.modules.pop(name, None)
+        raise
+    return module
 
 
 @pytest.fixture(autouse=True)

@@ -10,7 +10,6 @@ overlay, one index PNG and one summary row per readable image.
 """
 import csv
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -21,7 +20,7 @@ import sys
 import numpy as np
 from PIL import Image
 
-from ..conftest import DEMO_DATA, REPO_ROOT, config_path
+from ..conftest import DEMO_DATA, REPO_ROOT, config_path, load_script
 
 PRETRAIN = config_path('densesiam',
                        'densesiam_resnet18_1xb8-coslr-200i_image-folder.py')
@@ -151,11 +150,7 @@ def test_own_folder_pretrain_seg_segment(tmp_path):
 
     # a second run into another folder inside IMAGES would not read the
     # first one's outputs
-    spec = importlib.util.spec_from_file_location(
-        'segment_folder',
-        osp.join(REPO_ROOT, 'tools', 'demo', 'segment_folder.py'))
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
+    tool = load_script('tools/demo/segment_folder.py')
     found = tool.find_images(images, skip_dir=osp.join(images, 'other'))
     assert len(found) == readable + 1  # the broken file is found, then
     assert not any(p.startswith('segments') for p in found)

@@ -3,7 +3,6 @@
 and ``tools/train.py``, which holds it for the whole run."""
 import errno
 import fcntl
-import importlib.util
 import os
 import os.path as osp
 import signal
@@ -15,7 +14,7 @@ import pytest
 
 from densesiam_mm.apis import WorkDirBusyError, lock_work_dir
 from densesiam_mm.apis import work_dir_lock as lock_module
-from ..conftest import REPO_ROOT
+from ..conftest import REPO_ROOT, load_script
 from ..test_reliability._utils import env, make_images, write_tiny_config
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
@@ -155,13 +154,6 @@ def test_a_second_training_in_a_busy_work_dir_is_refused_at_once(tmp_path):
     assert took < 120, took
 
 
-def _train_tool():
-    spec = importlib.util.spec_from_file_location('train_tool', TRAIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 @pytest.mark.parametrize('launcher, variables, rank',
                          [('none', {}, 0), ('none', dict(RANK='3'), 0),
                           ('pytorch', dict(RANK='0', LOCAL_RANK='0'), 0),
@@ -177,7 +169,7 @@ def test_only_rank_0_of_a_distributed_run_takes_the_lock(
         monkeypatch.delenv(name, raising=False)
     for name, value in variables.items():
         monkeypatch.setenv(name, value)
-    tool = _train_tool()
+    tool = load_script(TRAIN)
     assert tool.launch_rank(launcher) == rank
     from mmengine.config import Config
     cfg = Config(dict(launcher=launcher, work_dir=str(tmp_path)))

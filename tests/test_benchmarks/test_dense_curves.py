@@ -2,7 +2,6 @@
 """tools/benchmarks/dense_curves_camvid.py: the leave-one-drive-out split,
 identical settings across methods, resuming from the results kept in the
 repository, and the report (table and curves) built from them."""
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -10,19 +9,13 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from tests.conftest import REPO_ROOT, SHARED_DATA, shared_path
+from tests.conftest import REPO_ROOT, SHARED_DATA, load_script, shared_path
 
-
-def load_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'benchmarks', 'dense_curves_camvid.py')
-    spec = importlib.util.spec_from_file_location('dense_curves', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+TOOL = 'tools/benchmarks/dense_curves_camvid.py'
 
 
 def test_leave_one_drive_out_split(tmp_path, monkeypatch):
-    tool = load_tool()
+    tool = load_script(TOOL)
     shared_path('camvid', 'images', 'train')
     monkeypatch.setenv('DENSESIAM_SHARED_DATA', SHARED_DATA)
     splits = tool.make_splits(str(tmp_path))
@@ -41,7 +34,7 @@ def test_leave_one_drive_out_split(tmp_path, monkeypatch):
 
 
 def test_methods_differ_only_in_the_method():
-    tool = load_tool()
+    tool = load_script(TOOL)
     cfgs = {
         name: Config.fromfile(osp.join(REPO_ROOT, path))
         for name, path in tool.METHODS.items() if name not in tool.VARIANTS
@@ -91,7 +84,7 @@ def fill_results(tool, args, name, seed, base):
 
 
 def test_a_run_with_its_results_in_the_repo_is_not_trained_again(tmp_path):
-    tool = load_tool()
+    tool = load_script(TOOL)
     args = tool.parse_args([
         '--work-dir',
         str(tmp_path / 'work'), '--results-dir',
@@ -116,7 +109,7 @@ def test_a_run_with_its_results_in_the_repo_is_not_trained_again(tmp_path):
 
 def test_report_from_the_results_dir(tmp_path):
     pytest.importorskip('matplotlib')
-    tool = load_tool()
+    tool = load_script(TOOL)
     args = tool.parse_args([
         '--work-dir',
         str(tmp_path / 'work'), '--results-dir',

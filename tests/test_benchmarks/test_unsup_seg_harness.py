@@ -3,13 +3,12 @@
 validation, results kept in a results dir, finished runs skipped,
 interrupted runs resumed, the per-epoch plot and the table."""
 import argparse
-import importlib.util
 import json
 import os.path as osp
 
 import pytest
 
-from ..conftest import REPO_ROOT, shared_path
+from ..conftest import REPO_ROOT, load_script, shared_path
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'benchmarks', 'unsup_seg_camvid.py')
 PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
@@ -17,10 +16,7 @@ PNG_MAGIC = b'\x89PNG\r\n\x1a\n'
 
 @pytest.fixture
 def tool():
-    spec = importlib.util.spec_from_file_location('unsup_seg_camvid', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script(TOOL)
 
 
 def _record(tool, miou, epochs=3, settings=None):

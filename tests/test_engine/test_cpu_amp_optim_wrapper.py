@@ -1,8 +1,6 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """bf16 training on the CPU: CPUAmpOptimWrapper, ChannelsLastHook and
 ``tools/train.py --amp --channels-last``."""
-import importlib.util
-import os.path as osp
 import types
 
 import pytest
@@ -17,16 +15,7 @@ from densesiam_mm.engine.hooks import ChannelsLastHook
 from densesiam_mm.engine.optimizers import (CPUAmpOptimWrapper,
                                             NaNGuardCPUAmpOptimWrapper,
                                             cpu_has_native_bf16)
-
-REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-
-
-def load_train_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'train.py')
-    spec = importlib.util.spec_from_file_location('train_tool', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from ..conftest import load_script
 
 
 def small_net():
@@ -102,7 +91,7 @@ def amp_args(train, channels_last):
 
 
 def test_train_tool_amp_picks_the_cpu_wrapper(monkeypatch):
-    train = load_train_tool()
+    train = load_script('tools/train.py')
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     monkeypatch.setattr(train, 'cpu_has_native_bf16', lambda: True)
     args = amp_args(train, channels_last=True)
@@ -131,7 +120,7 @@ def test_native_bf16_is_read_from_the_cpu_flags(tmp_path):
 
 def test_amp_keeps_fp32_on_a_cpu_without_native_bf16(monkeypatch):
     """bf16 is emulated there and slower than fp32 (docs/gpu.md)."""
-    train = load_train_tool()
+    train = load_script('tools/train.py')
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
     monkeypatch.setattr(train, 'cpu_has_native_bf16', lambda: False)
     args = amp_args(train, channels_last=False)

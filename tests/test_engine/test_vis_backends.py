@@ -4,7 +4,6 @@ wandb`` adds mmengine's TensorBoard / Weights & Biases backends to the
 config's visualizer (its ``LocalVisBackend`` and scalars.json stay), and a
 short run writes TensorBoard event files with the losses."""
 import glob
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -12,22 +11,15 @@ import sys
 
 import pytest
 
-from ..conftest import REPO_ROOT, config_path
+from ..conftest import REPO_ROOT, config_path, load_script
 
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 DEMO = config_path('densesiam', 'densesiam_resnet18_1xb8-coslr-60i_demo.py')
 
 
-def _train_tool():
-    spec = importlib.util.spec_from_file_location('train_tool', TRAIN)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def test_vis_backends_switch_adds_backends(monkeypatch):
     from mmengine.config import Config
-    tool = _train_tool()
+    tool = load_script(TRAIN)
     monkeypatch.setattr(
         sys, 'argv',
         ['train.py', DEMO, '--vis-backends', 'tensorboard', 'wandb'])

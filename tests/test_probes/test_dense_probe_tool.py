@@ -1,7 +1,6 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """tools/analysis/dense_probe.py: checkpoints of every kind in, clear
 errors naming the file for the bad ones."""
-import importlib.util
 import os.path as osp
 
 import pytest
@@ -12,15 +11,9 @@ from mmseg.registry import MODELS
 import densesiam_mm  # noqa: F401
 from densesiam_mm.checkpoint import CheckpointFileError
 from densesiam_mm.models.probes import load_backbone_weights, resnet_depth
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, load_script
 
-
-def load_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'analysis', 'dense_probe.py')
-    spec = importlib.util.spec_from_file_location('dense_probe', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+TOOL = 'tools/analysis/dense_probe.py'
 
 
 def resnet(depth=18, **kwargs):
@@ -113,7 +106,7 @@ def test_bad_checkpoints_get_errors_naming_the_file(tmp_path, r18_weights):
         assert err.match(message), (path, str(err.value))
 
     # the tool stops with the same message, before any training
-    tool = load_tool()
+    tool = load_script(TOOL)
     for path, message in cases[:2] + cases[4:5]:
         with pytest.raises(SystemExit) as exit_info:
             tool.main([str(path), '--work-dir', str(tmp_path / 'probe')])
@@ -122,7 +115,7 @@ def test_bad_checkpoints_get_errors_naming_the_file(tmp_path, r18_weights):
 
 
 def test_tool_fits_the_config_to_the_checkpoint_depth(tmp_path):
-    tool = load_tool()
+    tool = load_script(TOOL)
     from mmengine.config import Config
     cfg = Config.fromfile(osp.join(REPO_ROOT, tool.DATA_CONFIGS['camvid']))
     path = str(tmp_path / 'r34.pth')

@@ -2,25 +2,17 @@
 """tools/benchmarks/pretrain_probe_camvid.py: identical pre-training
 settings across methods, the table and its place in the docs."""
 import argparse
-import importlib.util
 import os.path as osp
 
 from mmengine.config import Config
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import REPO_ROOT, load_script
 
-
-def load_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'benchmarks',
-                    'pretrain_probe_camvid.py')
-    spec = importlib.util.spec_from_file_location('pretrain_probe', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+TOOL = 'tools/benchmarks/pretrain_probe_camvid.py'
 
 
 def test_methods_share_data_views_batch_schedule_and_seed():
-    tool = load_tool()
+    tool = load_script(TOOL)
     cfgs = {
         name: Config.fromfile(osp.join(REPO_ROOT, path))
         for name, path in tool.PRETRAIN_CONFIGS.items()
@@ -38,7 +30,7 @@ def test_methods_share_data_views_batch_schedule_and_seed():
 
 
 def test_table_goes_between_the_markers(tmp_path):
-    tool = load_tool()
+    tool = load_script(TOOL)
     entry = dict(mIoU=[10.0, 12.0, 14.0])
     rows = {
         'DenseSiam':

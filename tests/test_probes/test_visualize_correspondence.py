@@ -2,7 +2,6 @@
 """The drawn PixSim points are the same original-image pixel in both views
 (checked on the drawn coordinates, with an image that encodes its own
 pixel coordinates)."""
-import importlib.util
 import os.path as osp
 
 import mmcv
@@ -10,16 +9,9 @@ import numpy as np
 import pytest
 from mmengine.config import Config
 
-from tests.conftest import REPO_ROOT, config_path
+from tests.conftest import config_path, load_script
 
-
-def load_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'analysis',
-                    'visualize_correspondence.py')
-    spec = importlib.util.spec_from_file_location('visualize_corr', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+TOOL = 'tools/analysis/visualize_correspondence.py'
 
 
 @pytest.fixture(scope='module')
@@ -57,7 +49,7 @@ def decode(view_bgr, xy):
 
 def test_drawn_points_are_the_same_original_pixel_in_both_views(
         coordinate_image, tmp_path):
-    tool = load_tool()
+    tool = load_script(TOOL)
     cfg = geometry_only_config()
     flips_seen = set()
     for seed in range(6):
@@ -88,7 +80,7 @@ def test_drawn_points_are_the_same_original_pixel_in_both_views(
 
 def test_points_follow_the_flip():
     """A flipped view shows the same original point mirrored."""
-    tool = load_tool()
+    tool = load_script(TOOL)
     boxes = np.array([[10, 20, 110, 100], [10, 20, 110, 100]], np.float32)
     plain = tool.correspondence_points(boxes, np.array([False, True]),
                                        [(64, 64), (64, 64)], 3)

@@ -1,26 +1,16 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """PCA -> RGB of dense features: regions with different features get
 different colours, equal features the same colour."""
-import importlib.util
-import os.path as osp
-
 import numpy as np
 import torch
 
-from tests.conftest import REPO_ROOT
+from tests.conftest import load_script
 
-
-def load_tool():
-    path = osp.join(REPO_ROOT, 'tools', 'analysis',
-                    'visualize_dense_features.py')
-    spec = importlib.util.spec_from_file_location('visualize_feats', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+TOOL = 'tools/analysis/visualize_dense_features.py'
 
 
 def test_pca_rgb_colours_regions_by_their_features():
-    tool = load_tool()
+    tool = load_script(TOOL)
     torch.manual_seed(0)
     region_a, region_b = torch.randn(16), torch.randn(16)
     feats = torch.empty(16, 6, 8)
@@ -38,7 +28,7 @@ def test_pca_rgb_colours_regions_by_their_features():
 
 
 def test_tool_draws_random_and_checkpoint_panels(tmp_path):
-    tool = load_tool()
+    tool = load_script(TOOL)
     image = np.random.RandomState(0).randint(0, 255, (48, 64, 3), np.uint8)
     import mmcv
     path = str(tmp_path / 'img.png')

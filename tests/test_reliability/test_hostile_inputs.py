@@ -1,7 +1,6 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """Hostile inputs: each fails with a clear message or has a documented,
 finite outcome. The cases are counted in docs/reliability.md."""
-import importlib.util
 import logging
 import os
 import os.path as osp
@@ -22,7 +21,7 @@ from torch.utils.data import DataLoader
 
 from densesiam_mm.apis.preflight import check_checkpoint_matches
 from densesiam_mm.apis.registry_hints import UnknownRegistryNameError
-from ..conftest import REPO_ROOT, config_path
+from ..conftest import REPO_ROOT, config_path, load_script
 from ._utils import make_images
 
 DEMO_CFG = config_path('densesiam',
@@ -257,9 +256,7 @@ def test_load_from_partial_checkpoint_warns(tmp_path):
 def test_extractor_refuses_checkpoint_of_another_model(tmp_path):
     if not osp.isfile(EXTRACTOR):
         pytest.skip(f'{EXTRACTOR} not present')
-    spec = importlib.util.spec_from_file_location('extractor', EXTRACTOR)
-    extractor = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(extractor)
+    extractor = load_script(EXTRACTOR)
     # a detector-like checkpoint: weights, but no `backbone.` of DenseSiam
     path = str(tmp_path / 'other.pth')
     torch.save(

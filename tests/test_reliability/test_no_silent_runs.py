@@ -1,7 +1,6 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """No run that "succeeds" doing nothing or the wrong thing, and no failure
 without a message naming the field or file (issue 13, cases 7-13, 15)."""
-import importlib.util
 import logging
 import math
 import os
@@ -20,19 +19,12 @@ from torch import nn
 
 from densesiam_mm.apis import build_runner
 from densesiam_mm.engine.hooks import NaNGuardHook
-from ..conftest import REPO_ROOT, config_path
+from ..conftest import REPO_ROOT, config_path, load_script
 from ._utils import make_images, read_logs, tiny_cfg, write_tiny_config
 
 DEMO_CFG = config_path('densesiam',
                        'densesiam_resnet18_1xb8-coslr-60i_demo.py')
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
-
-
-def _module(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _tiny(tmp_path, num_images=4, extra='', **kwargs):
@@ -62,7 +54,7 @@ def test_data_set_smaller_than_batch_with_drop_last(tmp_path):
 # -- case 8: --auto-scale-lr on a config without auto_scale_lr ------------
 def test_auto_scale_lr_without_auto_scale_lr_in_config(tmp_path):
     assert 'auto_scale_lr' not in Config.fromfile(DEMO_CFG)
-    train = _module(TRAIN, 'train_tool')
+    train = load_script(TRAIN)
     sys_argv = sys.argv
     sys.argv = [
         TRAIN, DEMO_CFG, '--auto-scale-lr', '--work-dir',
@@ -221,9 +213,7 @@ def test_nan_guard_advice_without_checkpoint(tmp_path):
 
 # -- case 15: transfer_camvid.py --work-dir NEW_DIR -------------------------
 def test_transfer_benchmark_creates_its_folders(tmp_path):
-    bench = _module(
-        osp.join(REPO_ROOT, 'tools', 'benchmarks', 'transfer_camvid.py'),
-        'transfer_camvid')
+    bench = load_script('tools/benchmarks/transfer_camvid.py')
     log = tmp_path / 'new_dir' / 'pretrain' / 'densesiam.log'
     bench.run([sys.executable, '-c', 'print("trained")'], str(log))
     assert log.read_text().strip() == 'trained'

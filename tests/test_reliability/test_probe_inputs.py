@@ -3,7 +3,6 @@
 one work dir per checkpoint, owned while the probe runs; options, label
 maps and image sizes refused before any work, naming the option or file."""
 import hashlib
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -19,7 +18,7 @@ from PIL import Image
 
 import densesiam_mm  # noqa: F401
 from densesiam_mm.apis import lock_work_dir
-from ..conftest import DEMO_DATA, REPO_ROOT, config_path
+from ..conftest import DEMO_DATA, REPO_ROOT, config_path, load_script
 
 PROBE_TOOL = osp.join(REPO_ROOT, 'tools', 'analysis', 'dense_probe.py')
 DEMO = osp.join(REPO_ROOT, 'tools', 'demo', 'seg_demo.py')
@@ -28,13 +27,6 @@ PROBE_CFG = config_path(
     'linear-probe_resnet18-c5_1xb16-200i_camvid-320x240.py')
 SEG_CFG = config_path('unsup_seg',
                       'densesiam-seg_resnet18-fpn_1xb8-3e_camvid.py')
-
-
-def _module(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _resnet18_weights(seed):
@@ -50,7 +42,7 @@ def _resnet18_weights(seed):
 def probe_tool(monkeypatch):
     """The tool with the k-means probe replaced by a stub that records the
     work dir it ran in (no data set needed)."""
-    tool = _module(PROBE_TOOL, 'dense_probe')
+    tool = load_script(PROBE_TOOL)
     calls = []
 
     def fake_kmeans(cfg, seeds, over_clustering, runner, work_dir):
@@ -184,8 +176,7 @@ def test_valid_probe_options_still_parse(probe_tool):
 @pytest.mark.parametrize('script',
                          ['unsup_seg_camvid.py', 'transfer_camvid.py'])
 def test_benchmarks_refuse_repeated_seeds(script, capsys):
-    tool = _module(
-        osp.join(REPO_ROOT, 'tools', 'benchmarks', script), script[:-3])
+    tool = load_script(osp.join('tools', 'benchmarks', script))
     with pytest.raises(SystemExit) as exit_info:
         tool.parse_args(['--seeds', '0', '0'])
     assert exit_info.value.code == 2
@@ -304,7 +295,7 @@ def test_demo_size_guard(tmp_path):
 
 
 def test_demo_skips_folders_named_like_images(tmp_path, capsys):
-    demo = _module(DEMO, 'seg_demo')
+    demo = load_script(DEMO)
     os.makedirs(tmp_path / 'sub.jpg')
     image = _image(tmp_path / 'a.jpg', (64, 48))
     assert demo.list_images(str(tmp_path)) == [image]
@@ -314,7 +305,7 @@ def test_demo_skips_folders_named_like_images(tmp_path, capsys):
 
 def test_demo_refuses_a_tiny_image_before_loading_the_model(
         tmp_path, monkeypatch):
-    demo = _module(DEMO, 'seg_demo')
+    demo = load_script(DEMO)
     tiny = _image(tmp_path / 'one.png', (1, 1))
     monkeypatch.setattr('sys.argv', [
         DEMO, tiny, SEG_CFG,
@@ -330,7 +321,7 @@ def test_demo_downscales_skips_folders_and_keeps_inputs(
         tmp_path, monkeypatch, capsys):
     from densesiam_mm.apis import init_unsup_segmentor
     from ._utils import kept_default_scope
-    demo = _module(DEMO, 'seg_demo')
+    demo = load_script(DEMO)
     with kept_default_scope():
         model = init_unsup_segmentor(SEG_CFG, None)
     ckpt = str(tmp_path / 'seg.pth')

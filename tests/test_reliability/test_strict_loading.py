@@ -2,7 +2,6 @@
 """Weights of another model are never accepted silently; tools never
 destroy their inputs or their own outputs (issue 13, cases 3, 4, 6)."""
 import hashlib
-import importlib.util
 import os
 import os.path as osp
 import runpy
@@ -15,7 +14,7 @@ from mmengine.registry import DefaultScope
 
 from densesiam_mm.apis import init_unsup_segmentor
 from densesiam_mm.checkpoint import check_pretrained_inits
-from ..conftest import DEMO_DATA, REPO_ROOT, config_path
+from ..conftest import DEMO_DATA, REPO_ROOT, config_path, load_script
 from ._utils import kept_default_scope
 
 DEMO_CFG = config_path('densesiam',
@@ -27,13 +26,6 @@ TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 DEMO = osp.join(REPO_ROOT, 'tools', 'demo', 'seg_demo.py')
 EXTRACTOR = osp.join(REPO_ROOT, 'tools', 'model_converters',
                      'extract_backbone_weights.py')
-
-
-def _module(path, name):
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _densesiam():
@@ -115,7 +107,7 @@ def test_pretrained_init_without_prefix_is_an_error(pretrain_ckpt):
 
 # -- case 4: seg_demo keeps every output -------------------------------------
 def test_seg_demo_names_stay_unique(seg_ckpt, tmp_path, monkeypatch):
-    demo = _module(DEMO, 'seg_demo')
+    demo = load_script(DEMO)
     images = tmp_path / 'images'
     os.makedirs(images)
     from PIL import Image
@@ -165,7 +157,7 @@ def _sha(path):
 
 
 def test_extractor_refuses_to_overwrite_its_input(small_ckpt, tmp_path):
-    extractor = _module(EXTRACTOR, 'extractor')
+    extractor = load_script(EXTRACTOR)
     before = _sha(small_ckpt)
     link = str(tmp_path / 'link.pth')
     os.symlink(small_ckpt, link)
@@ -182,7 +174,7 @@ def test_extractor_refuses_to_overwrite_its_input(small_ckpt, tmp_path):
 
 
 def test_extractor_names_an_unusable_output(small_ckpt, tmp_path):
-    extractor = _module(EXTRACTOR, 'extractor')
+    extractor = load_script(EXTRACTOR)
     with pytest.raises(
             SystemExit, match=f'the output {tmp_path} is a '
             'directory'):

@@ -5,7 +5,6 @@ and 3): the converters, the picture tools and the COCO-Stuff converter."""
 import builtins
 import errno
 import hashlib
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -19,7 +18,7 @@ import pytest
 import torch
 from PIL import Image
 
-from ..conftest import DEMO_DATA, REPO_ROOT
+from ..conftest import DEMO_DATA, REPO_ROOT, load_script
 
 TOOLS = osp.join(REPO_ROOT, 'tools')
 TO_VIT = osp.join(TOOLS, 'model_converters', 'siameseim_to_vit.py')
@@ -33,11 +32,9 @@ PNG_SIGNATURE = b'\x89PNG\r\n\x1a\n'
 
 
 def _module(path):
-    name = 'write_safety_' + osp.splitext(osp.basename(path))[0]
-    spec = importlib.util.spec_from_file_location(name, path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    # names of their own, apart from the other test files' copies
+    return load_script(path,
+                       'write_safety_' + osp.splitext(osp.basename(path))[0])
 
 
 def _sha(path):

@@ -1,28 +1,21 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """tools/dataset_converters/cocostuff27.py on a fake COCO-Stuff folder."""
-import importlib.util
 import os
 import os.path as osp
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from ..conftest import REPO_ROOT, shared_path
+from ..conftest import load_script, shared_path
 
 
 def load_converter():
-    name = 'cocostuff27_converter'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(
-            name,
-            osp.join(REPO_ROOT, 'tools', 'dataset_converters',
-                     'cocostuff27.py'))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module  # picklable for --nproc > 1
-        spec.loader.exec_module(module)
-    return sys.modules[name]
+    # registered: picklable for --nproc > 1
+    return load_script(
+        'tools/dataset_converters/cocostuff27.py',
+        'cocostuff27_converter',
+        register=True)
 
 
 # fine COCO-Stuff ids -> the expected coarse ids, written out by hand from

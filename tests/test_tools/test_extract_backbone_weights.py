@@ -6,7 +6,6 @@ into the mmdet/mmseg benchmark models built from the benchmark configs; the
 weights must arrive unchanged, with no backbone key missing or unexpected,
 through both routes (extracted file; full checkpoint + prefix).
 """
-import importlib.util
 import os
 import os.path as osp
 import subprocess
@@ -21,7 +20,8 @@ from mmengine.runner.checkpoint import load_state_dict
 import densesiam_mm  # noqa: F401
 from densesiam_mm.checkpoint import (check_pretrained_inits,
                                      load_checkpoint_file)
-from ..conftest import REPO_ROOT, SHARED_DATA, config_path, shared_path
+from ..conftest import (REPO_ROOT, SHARED_DATA, config_path, load_script,
+                        shared_path)
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'model_converters',
                 'extract_backbone_weights.py')
@@ -34,16 +34,7 @@ FCN = osp.join(BENCH, 'mmsegmentation', 'cityscapes',
                'fcn_resnet50-d8-syncbn_8xb2-40k_cityscapes-769x769.py')
 BENCHMARKS = [('mmdet', MASK_RCNN), ('mmdet', FASTER_C4), ('mmseg', FCN)]
 
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('extract_backbone_weights',
-                                                  TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_script(TOOL)
 
 
 def train_densesiam_r50(work_dir) -> str:

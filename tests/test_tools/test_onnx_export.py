@@ -4,14 +4,14 @@ FPN + projector + arg-max) exported to ONNX gives onnxruntime the same
 cluster ids as PyTorch on real frames, at sizes other than the traced one,
 and a batch of two."""
 import glob
-import importlib.util
 import os.path as osp
 
 import numpy as np
 import pytest
 import torch
 
-from ..conftest import DEMO_DATA, REPO_ROOT, SHARED_DATA, config_path
+from ..conftest import (DEMO_DATA, REPO_ROOT, SHARED_DATA, config_path,
+                        load_script)
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'deployment', 'pytorch2onnx.py')
 CONFIG = config_path('unsup_seg',
@@ -24,13 +24,6 @@ pytest.importorskip(
     'onnxruntime',
     reason='onnxruntime is installed by '
     'requirements/tests.txt')
-
-
-def _tool():
-    spec = importlib.util.spec_from_file_location('pytorch2onnx', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _frames():
@@ -53,7 +46,7 @@ def exported(tmp_path_factory):
     from mmseg.registry import MODELS
 
     import densesiam_mm  # noqa: F401
-    tool = _tool()
+    tool = load_script(TOOL)
     folder = tmp_path_factory.mktemp('onnx')
     cfg = Config.fromfile(CONFIG)
     cfg.model.backbone.init_cfg = None

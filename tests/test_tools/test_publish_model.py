@@ -3,7 +3,6 @@
 (training state dropped, sha256 in the file name) with the checksum
 restamped, the input never overwritten and an atomic write."""
 import hashlib
-import importlib.util
 import logging
 import os
 import os.path as osp
@@ -18,19 +17,11 @@ from mmengine.logging import MessageHub, MMLogger
 import densesiam_mm  # noqa: F401
 from densesiam_mm.checkpoint import (add_checksum, load_checkpoint_file,
                                      verify_checksum)
-from ..conftest import REPO_ROOT
+from ..conftest import REPO_ROOT, load_script
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'model_converters', 'publish_model.py')
 
-
-def _load_tool():
-    spec = importlib.util.spec_from_file_location('publish_model', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_script(TOOL)
 
 
 def _training_checkpoint(path):

@@ -1,19 +1,15 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """siameseim_position_check.py runs on real frames and reports the three
 code variants."""
-import importlib.util
-import os.path as osp
 
-from ..conftest import REPO_ROOT, shared_path
+from ..conftest import load_script, shared_path
 
-TOOL = osp.join(REPO_ROOT, 'tools', 'analysis', 'siameseim_position_check.py')
+TOOL = 'tools/analysis/siameseim_position_check.py'
 
 
 def test_reports_the_three_variants(capsys):
     images = shared_path('camvid', 'images', 'val')
-    spec = importlib.util.spec_from_file_location('position_check', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_script(TOOL)
     module.main([
         'random', '--images', images, '--num-images', '8', '--batch-size', '4'
     ])

@@ -1,7 +1,6 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
 """siameseim_to_vit.py: our checkpoints and the authors' layout into
 mmpretrain's and mmseg's ViT backbones with zero missing keys."""
-import importlib.util
 import os.path as osp
 import re
 
@@ -15,7 +14,7 @@ from mmseg.models.backbones import VisionTransformer as MMSegViT
 from densesiam_mm.checkpoint import (CheckpointFileError,
                                      check_pretrained_inits, extract_prefix,
                                      read_model_weights)
-from ..conftest import REPO_ROOT
+from ..conftest import REPO_ROOT, load_script
 from ..test_models.test_siameseim import WIDTH, batch, build
 
 TOOL = osp.join(REPO_ROOT, 'tools', 'model_converters', 'siameseim_to_vit.py')
@@ -24,13 +23,6 @@ ARCH = dict(
     num_layers=2,
     num_heads=2,
     feedforward_channels=2 * WIDTH)
-
-
-def tool():
-    spec = importlib.util.spec_from_file_location('siameseim_to_vit', TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -74,7 +66,7 @@ def mmseg_vit():
 def test_ours_into_mmpretrain_vit(trained, tmp_path):
     model, path = trained
     out = str(tmp_path / 'vit.pth')
-    summary = tool().convert(path, out)
+    summary = load_script(TOOL).convert(path, out)
     assert summary['source'] == 'ours' and summary['num_layers'] == 2
     state = torch.load(out, map_location='cpu')['state_dict']
     vit = mmpretrain_vit()
@@ -96,7 +88,7 @@ def test_ours_into_mmpretrain_vit(trained, tmp_path):
 def test_ours_into_mmseg_vit(trained, tmp_path):
     model, path = trained
     out = str(tmp_path / 'vit_mmseg.pth')
-    tool().convert(path, out, to='mmseg-vit')
+    load_script(TOOL).convert(path, out, to='mmseg-vit')
     vit = mmseg_vit()
     missing, unexpected = vit.load_state_dict(
         torch.load(out, map_location='cpu')['state_dict'], strict=False)
@@ -177,7 +169,7 @@ def test_official_layout_into_mmpretrain_and_mmseg(trained, tmp_path):
     torch.save(dict(model=official_layout(backbone), epoch=1599), src)
 
     out = str(tmp_path / 'official_vit.pth')
-    summary = tool().convert(src, out)
+    summary = load_script(TOOL).convert(src, out)
     assert summary['source'] == 'official'
     state = torch.load(out, map_location='cpu')['state_dict']
     assert state.keys() == backbone.keys()
@@ -189,14 +181,14 @@ def test_official_layout_into_mmpretrain_and_mmseg(trained, tmp_path):
     torch.testing.assert_close(vit.pos_embed, backbone['pos_embed'])
 
     out_seg = str(tmp_path / 'official_vit_mmseg.pth')
-    tool().convert(src, out_seg, to='mmseg-vit')
+    load_script(TOOL).convert(src, out_seg, to='mmseg-vit')
     missing, unexpected = mmseg_vit().load_state_dict(
         torch.load(out_seg, map_location='cpu')['state_dict'], strict=False)
     assert missing == [] and unexpected == []
 
 
 def test_bad_files_are_named(tmp_path):
-    mod = tool()
+    mod = load_script(TOOL)
     bad = str(tmp_path / 'resnet.pth')
     torch.save(dict(state_dict={'conv1.weight': torch.zeros(1)}), bad)
     with pytest.raises(CheckpointFileError, match='resnet.pth'):
@@ -243,7 +235,7 @@ def test_transfer_configs_load_the_online_encoder(trained, tmp_path):
         assert set(loaded) - set(expected) <= {'ln2.weight', 'ln2.bias'}
 
     converted = str(tmp_path / 'pretrain.pth')
-    tool().convert(path, converted)
+    load_script(TOOL).convert(path, converted)
     cfg = Config.fromfile(
         config_path('siameseim', 'benchmarks',
                     'siameseim-base_upernet_8xb2-amp-160k_ade20k-512x512.py'))

@@ -8,7 +8,6 @@ SegVisualizationHook.__init__() got an unexpected keyword argument
 'show_dir'``); ``--out x.pth`` failed only after the whole test, losing its
 metrics.
 """
-import importlib.util
 import json
 import os
 import os.path as osp
@@ -21,7 +20,8 @@ from mmengine.config import Config
 from mmengine.registry import DefaultScope
 
 import densesiam_mm  # noqa: F401
-from ..conftest import REPO_ROOT, SHARED_DATA, config_path, shared_path
+from ..conftest import (REPO_ROOT, SHARED_DATA, config_path, load_script,
+                        shared_path)
 
 TEST = osp.join(REPO_ROOT, 'tools', 'test.py')
 CFG = config_path('unsup_seg', 'picie_resnet18-fpn_1xb8-3e_camvid.py')
@@ -48,13 +48,6 @@ def run_test(*args, checkpoint='unused.pth', work_dir):
                           capture_output=True,
                           text=True,
                           timeout=600)
-
-
-def load_tool():
-    spec = importlib.util.spec_from_file_location('densesiam_test_tool', TEST)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 @pytest.fixture(scope='module')
@@ -115,7 +108,7 @@ def test_bad_out_is_refused_up_front(tmp_path, out, expected):
     (tmp_path / 'afile').write_text('a file, not a folder')
     (tmp_path / 'config.yaml').write_text('an input')
     with pytest.raises(ValueError, match=expected) as err:
-        load_tool().check_out(
+        load_script(TEST).check_out(
             str(tmp_path / out),
             [str(tmp_path / 'config.yaml'),
              str(tmp_path / 'ckpt.pth')])
@@ -139,7 +132,7 @@ def test_out_that_is_an_input_is_refused(tmp_path):
 
 
 def test_failed_write_prints_the_metrics(tmp_path, capsys):
-    tool = load_tool()
+    tool = load_script(TEST)
     out = tmp_path / 'metrics.json'
     out.write_text('{"old": 1}')
     metrics = {'mIoU': 12.5, 'aAcc': 40.0}
