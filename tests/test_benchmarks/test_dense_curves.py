@@ -140,3 +140,36 @@ def test_report_from_the_results_dir(tmp_path):
     # one seed has no spread
     assert '| SimSiam | 0 |' in text and '28.00 |' in text
     assert (tmp_path / 'results' / 'curves.png').stat().st_size > 10_000
+
+
+def test_where_the_curves_cross():
+    tool = load_script(TOOL)
+    ours = {0: 15., 300: 19., 600: 22., 900: 22.}
+    theirs = {0: 20., 300: 21., 600: 21., 900: 22.}
+    gaps, changes = tool.crossings(ours, theirs)
+    assert gaps == [(0, -5.), (300, -2.), (600, 1.), (900, 0.)]
+    # behind up to 300, ahead from 600; the tie at 900 is no change
+    assert changes == [(300, 600, 'ahead')]
+    assert tool.crossings(ours, {0: 10., 300: 10., 600: 10.})[1] == []
+
+    def seeds(*curve):
+        return {
+            0: {
+                i: {
+                    p: dict(linear_miou=v)
+                    for p in ('val', 'heldout')
+                }
+                for i, v in zip((0, 300, 600), curve)
+            }
+        }
+
+    lines = tool.crossing_lines({
+        'DenseSiam': seeds(15., 19., 22.),
+        'DenseCL': seeds(20., 21., 21.),
+        'SimSiam': seeds(14., 16., 18.),
+    })
+    text = '\n'.join(lines)
+    assert '| val | DenseCL | 0: -5.0, 300: -2.0, 600: +1.0 | DenseSiam ' \
+        'ahead from between 300 and 600 |' in text
+    assert '| heldout | SimSiam | 0: +1.0, 300: +3.0, 600: +4.0 | none: ' \
+        'DenseSiam ahead throughout |' in text

@@ -421,6 +421,68 @@ def fmt(values):
     return f'{mean:.2f}' + (f' ± {std:.2f}' if std is not None else '')
 
 
+def mean_curve(seeds, protocol, key='linear_miou'):
+    """``{iteration: mean over the seeds probed there}`` of one method's
+    curve (``seeds[seed][iteration][protocol][key]``)."""
+    values = {}
+    for run in seeds.values():
+        for i, result in run.items():
+            values.setdefault(i, []).append(result[protocol][key])
+    return {i: mean_std(values[i])[0] for i in sorted(values)}
+
+
+def crossings(ours, theirs):
+    """Where ``ours - theirs`` changes sign between two probed iterations.
+
+    Args:
+        ours, theirs (dict): ``{iteration: mIoU}`` mean curves.
+
+    Returns:
+        tuple: ``(gaps, changes)``: ``gaps`` is ``[(iteration, ours -
+        theirs)]`` at the iterations both probed; ``changes`` is
+        ``[(before, after, 'ahead' | 'behind')]``, where ``ours`` is ahead
+        or behind from ``after`` on (a tie is no change of sign).
+    """
+    gaps = [(i, ours[i] - theirs[i]) for i in sorted(set(ours) & set(theirs))]
+    signed = [(i, g) for i, g in gaps if g != 0]
+    changes = [(i0, i1, 'ahead' if g1 > 0 else 'behind')
+               for (i0, g0), (i1, g1) in zip(signed, signed[1:])
+               if (g0 > 0) != (g1 > 0)]
+    return gaps, changes
+
+
+def crossing_lines(curves, reference='DenseSiam'):
+    """Markdown: the reference method's lead over every other method along
+    the curve (linear probe), and where the curves cross."""
+    if reference not in curves or len(curves) < 2:
+        return []
+    lines = [
+        f'## Where the curves cross ({reference} minus each method, '
+        'C5 linear probe, mean over pre-training seeds)', '',
+        '| protocol | method | gap at each probed iteration | crossings |',
+        '| --- | --- | --- | --- |'
+    ]
+    for protocol in ('val', 'heldout'):
+        ours = mean_curve(curves[reference], protocol)
+        for name, seeds in curves.items():
+            if name == reference:
+                continue
+            gaps, changes = crossings(ours, mean_curve(seeds, protocol))
+            if not gaps:
+                continue
+            cells = ', '.join(f'{i}: {g:+.1f}' for i, g in gaps)
+            if changes:
+                where = '; '.join(f'{reference} {side} from between {a} '
+                                  f'and {b}' for a, b, side in changes)
+            elif any(g for _, g in gaps):  # one sign wherever they differ
+                side = 'ahead' if max(g for _, g in gaps) > 0 else 'behind'
+                where = f'none: {reference} {side} throughout'
+            else:
+                where = 'none: tied throughout'
+            lines.append(f'| {protocol} | {name} | {cells} | {where} |')
+    return lines + ['']
+
+
 def plot_curves(curves, args, path):
     """``curves[name][seed] = {iteration: {protocol: result}}`` -> PNG: one
     panel per protocol and probe, mean over seeds with a min-max band."""
@@ -494,6 +556,7 @@ def report(args, curves, finals, timings):
                              f'(n={len(values)})' if values else '-')
             lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
         lines.append('')
+    lines += crossing_lines(curves)
     lines += [
         '## Final probes (mean ± std over pre-training seeds; each seed: '
         'mean of probe seeds ' + ', '.join(map(str, args.probe_seeds)) + ')',
