@@ -507,7 +507,11 @@ def plot_curves(curves, args, path):
             mean = [sum(v) / len(v) for v in values]
             done = len(runs)
             line, = ax.plot(
-                its, mean, marker='o', ms=3, label=f'{name} ({done} seeds)')
+                its,
+                mean,
+                marker='o',
+                ms=3,
+                label=f'{name} ({done} seed{"s" * (done > 1)})')
             if done > 1:
                 ax.fill_between(
                     its, [min(v) for v in values], [max(v) for v in values],
