@@ -421,13 +421,20 @@ def fmt(values):
     return f'{mean:.2f}' + (f' ± {std:.2f}' if std is not None else '')
 
 
-def mean_curve(seeds, protocol, key='linear_miou'):
-    """``{iteration: mean over the seeds probed there}`` of one method's
+def curve_values(seeds, protocol, key='linear_miou'):
+    """``{iteration: [value of each seed probed there]}`` of one method's
     curve (``seeds[seed][iteration][protocol][key]``)."""
     values = {}
     for run in seeds.values():
         for i, result in run.items():
             values.setdefault(i, []).append(result[protocol][key])
+    return values
+
+
+def mean_curve(seeds, protocol, key='linear_miou'):
+    """``{iteration: mean over the seeds probed there}`` of one method's
+    curve."""
+    values = curve_values(seeds, protocol, key)
     return {i: mean_std(values[i])[0] for i in sorted(values)}
 
 
@@ -550,14 +557,11 @@ def report(args, curves, finals, timings):
             '| --- |' + ' --- |' * len(its)
         ]
         for name, seeds in curves.items():
-            cells = []
-            for i in its:
-                values = [
-                    s[i][protocol]['linear_miou'] for s in seeds.values()
-                    if i in s
-                ]
-                cells.append(f'{sum(values) / len(values):.1f} '
-                             f'(n={len(values)})' if values else '-')
+            values = curve_values(seeds, protocol)
+            cells = [
+                f'{mean_std(values[i])[0]:.1f} (n={len(values[i])})'
+                if i in values else '-' for i in its
+            ]
             lines.append(f'| {name} | ' + ' | '.join(cells) + ' |')
         lines.append('')
     lines += crossing_lines(curves)
