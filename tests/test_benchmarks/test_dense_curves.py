@@ -126,10 +126,19 @@ def test_report_from_the_results_dir(tmp_path):
                 tool.result_file(args, 'final', 'random (no zero-init)',
                                  0, f'{stages}_{protocol}.json'),
                 fake_result(19.))
+    # a method and a seed outside --methods / --seeds (a single-change run
+    # made alone) are reported too
+    fill_results(tool, args, 'DenseSiam (no zero-init)', 2, base=21.)
     curves, finals, timings = tool.collect(args)
-    assert sorted(curves) == ['DenseSiam', 'SimSiam']
+    assert sorted(curves) == [
+        'DenseSiam', 'DenseSiam (no zero-init)', 'SimSiam'
+    ]
     assert sorted(curves['DenseSiam']) == [0, 1]
-    assert sorted(finals) == ['DenseSiam', 'SimSiam', 'random (no zero-init)']
+    assert sorted(curves['DenseSiam (no zero-init)']) == [2]
+    assert sorted(finals) == [
+        'DenseSiam', 'DenseSiam (no zero-init)', 'SimSiam',
+        'random (no zero-init)'
+    ]
     tool.report(args, curves, finals, timings)
     text = (tmp_path / 'results' / 'results.md').read_text()
     # DenseSiam: final linear 30 and 32 over the two seeds -> 31.00 ± 1.41

@@ -31,7 +31,8 @@ curves of frozen dense-probe mIoU against pre-training iterations.
    3 probe seeds, on C5 and C3-C5 concatenated, both protocols.
 4. **Report**: ``curves.png`` (mean and band over pre-training seeds) and
    ``results.md`` in ``--results-dir``, ``results.json`` (everything in
-   one file) in the work dir.
+   one file) in the work dir; of every method and seed with results there,
+   whatever ``--methods`` and ``--seeds`` say.
 
 Runs go one at a time, run-major: each (seed, method) is pre-trained,
 probed along its curve and probed in full before the next starts (seed 0 of
@@ -688,12 +689,27 @@ def build_probes(splits, **settings):
     }
 
 
+def result_seeds(args):
+    """``--seeds`` and every seed with a result file in ``--results-dir``."""
+    seeds = set(args.seeds)
+    for path in glob.glob(osp.join(args.results_dir, '*', '*-seed*')):
+        suffix = osp.basename(path).rsplit('-seed', 1)[1]
+        if suffix.isdigit():
+            seeds.add(int(suffix))
+    return sorted(seeds)
+
+
 def collect(args):
-    """Every result in ``--results-dir`` for the chosen methods and seeds:
-    ``(curves, finals, timings)`` as :func:`report` takes them."""
+    """Every result in ``--results-dir``: ``(curves, finals, timings)`` as
+    :func:`report` takes them.
+
+    All methods and seeds with results are collected, not only
+    ``--methods`` / ``--seeds``, so that a run of one method (e.g. a
+    single-change variant) rewrites a report that still has the others.
+    """
     curves, finals, timings = {}, {}, {}
-    for seed in args.seeds:
-        for name in args.methods:
+    for seed in result_seeds(args):
+        for name in METHODS:
             points = {}
             for it in range(0, args.iters + 1, args.interval):
                 result = read_json(
@@ -704,7 +720,7 @@ def collect(args):
                 curves.setdefault(name, {})[seed] = points
             timings[(name, seed)] = read_json(
                 result_file(args, 'timing', name, seed, 'pretrain.json'))
-        for row in [*args.methods, *RANDOM_ROWS]:
+        for row in [*METHODS, *RANDOM_ROWS]:
             result = {}
             for stage_name in FINAL_STAGES:
                 for protocol in ('val', 'heldout'):
