@@ -17,7 +17,6 @@ in the same work dir is refused at once, before it writes anything there.
 """
 import argparse
 import contextlib
-import logging
 import os
 import os.path as osp
 import re
@@ -27,7 +26,6 @@ import warnings
 # setuptools warns about mmengine's `import pkg_resources` on every run
 warnings.filterwarnings('ignore', message='pkg_resources is deprecated')
 
-import torch  # noqa: E402
 from mmengine.config import Config, DictAction  # noqa: E402
 from mmengine.logging import print_log  # noqa: E402
 
@@ -35,7 +33,7 @@ import densesiam_mm  # noqa: F401,E402  (registers modules, checkpoint loading)
 from densesiam_mm.apis import build_runner  # noqa: E402
 from densesiam_mm.apis import registry_hints  # noqa: E402
 from densesiam_mm.apis import WorkDirBusyError, lock_work_dir  # noqa: E402
-from densesiam_mm.engine.optimizers import cpu_has_native_bf16  # noqa: E402
+from densesiam_mm.apis import use_amp  # noqa: E402
 
 #: ``--vis-backends`` names: mmengine's visualisation backends
 VIS_BACKENDS = dict(
@@ -121,36 +119,6 @@ def base_batch_size(cfg, config_path: str):
             'and no train_dataloader.batch_size; set '
             'auto_scale_lr=dict(base_batch_size=...)')
     return batch, 'train_dataloader.batch_size on 1 process'
-
-
-def use_amp(cfg) -> None:
-    """``--amp``: the config's optim wrapper becomes mmengine's
-    ``AmpOptimWrapper`` (fp16, dynamic loss scale) when CUDA is available,
-    otherwise ``CPUAmpOptimWrapper`` (bf16 autocast, no loss scale) when
-    the CPU has native bf16; on a CPU without it the wrapper stays fp32
-    (bf16 would be emulated, slower). A config whose wrapper already is an
-    AMP wrapper keeps it."""
-    wrapper = cfg.optim_wrapper
-    kind = str(wrapper.get('type', 'OptimWrapper')).split('.')[-1]
-    if 'Amp' in kind:
-        return
-    if torch.cuda.is_available():
-        wrapper.type = 'AmpOptimWrapper'
-        wrapper.setdefault('loss_scale', 'dynamic')
-    elif cpu_has_native_bf16() is False:
-        print_log(
-            '--amp: this CPU has no native bf16 (no AVX512-BF16 or AMX in '
-            '/proc/cpuinfo): bf16 would be emulated and slower than fp32, '
-            f'so optim_wrapper stays {kind} (fp32)',
-            logger='current',
-            level=logging.WARNING)
-        return
-    else:
-        wrapper.type = 'CPUAmpOptimWrapper'
-        wrapper.setdefault('dtype', 'bfloat16')
-    print_log(
-        f'--amp: optim_wrapper type {kind} -> {wrapper.type}',
-        logger='current')
 
 
 def merge_args(cfg, args):

@@ -4,6 +4,7 @@ from .inference import (cluster_palette, demo_pipeline,
 from .preflight import (check_checkpoint_matches, check_dataset_files,
                         check_train_batches, guard_batch_norm,
                         load_weights_strictly)
+from .mixed_precision import use_amp
 from .registry_hints import UnknownRegistryNameError, registry_hints
 from .runner import ToolRunner, build_runner
 from .work_dir_lock import WorkDirBusyError, lock_work_dir
@@ -13,5 +14,5 @@ __all__ = [
     'inference_unsup_segmentor', 'init_unsup_segmentor', 'ToolRunner',
     'check_checkpoint_matches', 'check_dataset_files', 'check_train_batches',
     'guard_batch_norm', 'load_weights_strictly', 'UnknownRegistryNameError',
-    'registry_hints', 'WorkDirBusyError', 'lock_work_dir'
+    'registry_hints', 'WorkDirBusyError', 'lock_work_dir', 'use_amp'
 ]

@@ -69,10 +69,12 @@ def test_epoch_curves_table_and_pngs(tool, tmp_path):
         inits=['random', 'pretrained'],
         seeds=[0, 1],
         epochs=3,
-        view_size=96)
+        view_size=96,
+        amp=False)
     tool.report(runs, args, str(tmp_path))
     text = (tmp_path / 'results.md').read_text()
     assert '3 epochs of 367 train frames, 96 px views' in text
+    assert 'training in fp32' in text
     assert ("| random | DenseSiam-Seg, authors' recipe (= + RegionSim) | "
             '8.00 ± 7.07 | 16.00 ± 14.14 | 2 | 10 | 8 | 3 |') in text
     assert '| random | k-means on the initial features (no training) | ' \
@@ -145,6 +147,31 @@ def test_runs_of_other_settings_are_refused(tool, tmp_path, monkeypatch):
             str(tmp_path), '--epochs', '2', '--view-size', '96', '--seeds',
             '0', '--rows', 'dss-official'
         ])
+    assert not calls
+
+
+def test_runs_of_another_precision_are_refused(tool, tmp_path,
+                                               monkeypatch):
+    """A record from before ``--amp`` existed counts as fp32: it is reused
+    by an fp32 command and refused by a bf16 one."""
+    calls = _stub_runs(tool, monkeypatch)
+    (tmp_path / 'runs').mkdir()
+    (tmp_path / 'runs' / 'dss-official_random_seed0.json').write_text(
+        json.dumps(_record(tool, 5.0)))
+    argv = [
+        '--work-dir',
+        str(tmp_path / 'work'), '--results-dir',
+        str(tmp_path), '--epochs', '3', '--view-size', '96', '--seeds', '0',
+        '--rows', 'dss-official'
+    ]
+    tool.main(argv)
+    assert not calls
+    monkeypatch.setattr(tool, 'use_amp',
+                        lambda cfg, channels_last: 'bf16 + channels_last')
+    with pytest.raises(
+            ValueError,
+            match=r"precision 'fp32' \(now 'bf16 \+ channels_last'\)"):
+        tool.main(argv + ['--amp'])
     assert not calls
 
 

@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import OPTIM_WRAPPERS
 
 import densesiam_mm  # noqa: F401
+from densesiam_mm.apis import mixed_precision, use_amp
 from densesiam_mm.apis.runner import use_nan_guard_optim_wrapper
 from densesiam_mm.engine.hooks import ChannelsLastHook
 from densesiam_mm.engine.optimizers import (CPUAmpOptimWrapper,
@@ -93,7 +94,7 @@ def amp_args(train, channels_last):
 def test_train_tool_amp_picks_the_cpu_wrapper(monkeypatch):
     train = load_script('tools/train.py')
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(train, 'cpu_has_native_bf16', lambda: True)
+    monkeypatch.setattr(mixed_precision, 'cpu_has_native_bf16', lambda: True)
     args = amp_args(train, channels_last=True)
     cfg = Config(dict(optim_wrapper=dict(type='OptimWrapper')))
     cfg = train.merge_args(cfg, args)
@@ -122,9 +123,34 @@ def test_amp_keeps_fp32_on_a_cpu_without_native_bf16(monkeypatch):
     """bf16 is emulated there and slower than fp32 (docs/gpu.md)."""
     train = load_script('tools/train.py')
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(train, 'cpu_has_native_bf16', lambda: False)
+    monkeypatch.setattr(mixed_precision, 'cpu_has_native_bf16',
+                        lambda: False)
     args = amp_args(train, channels_last=False)
     cfg = train.merge_args(
         Config(dict(optim_wrapper=dict(type='NaNGuardOptimWrapper'))), args)
     assert cfg.optim_wrapper.type == 'NaNGuardOptimWrapper'
     assert 'dtype' not in cfg.optim_wrapper
+
+
+@pytest.mark.parametrize('native, cuda, wrapper, precision', [
+    (True, False, 'CPUAmpOptimWrapper', 'bf16 (CPUAmpOptimWrapper)'),
+    (False, False, 'OptimWrapper', 'fp32 (no native bf16 on this CPU)'),
+    (None, True, 'AmpOptimWrapper', 'fp16 (AmpOptimWrapper)'),
+])
+def test_use_amp_says_what_the_run_trains_in(monkeypatch, native, cuda,
+                                             wrapper, precision):
+    """The benchmarks record the returned words with each run, so runs of
+    different precision are never averaged together."""
+    monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
+    monkeypatch.setattr(mixed_precision, 'cpu_has_native_bf16',
+                        lambda: native)
+    cfg = Config(
+        dict(
+            optim_wrapper=dict(type='OptimWrapper'),
+            custom_hooks=[dict(type='RegionSimHook')]))
+    assert use_amp(cfg, channels_last=True) == precision + ' + channels_last'
+    assert cfg.optim_wrapper.type == wrapper
+    assert [h['type'] for h in cfg.custom_hooks
+            ] == ['RegionSimHook', 'ChannelsLastHook']
+    configured = Config(dict(optim_wrapper=dict(type='AmpOptimWrapper')))
+    assert use_amp(configured) == 'as configured (AmpOptimWrapper)'

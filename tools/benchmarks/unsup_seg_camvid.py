@@ -104,7 +104,8 @@ from mmengine.hooks import Hook
 from mmengine.registry import init_default_scope
 
 import densesiam_mm  # noqa: F401
-from densesiam_mm.apis import WorkDirBusyError, build_runner, lock_work_dir
+from densesiam_mm.apis import (WorkDirBusyError, build_runner, lock_work_dir,
+                               use_amp)
 from densesiam_mm.apis.tool_io import check_distinct
 from densesiam_mm.checkpoint import (load_checkpoint_file,
                                      save_text_atomically, tensor_checksum)
@@ -148,7 +149,10 @@ ROWS = {
 }
 #: the options a finished run must share with the current command to be
 #: reused (``--epochs`` ... as :func:`run_settings` writes them)
-SETTINGS = ('epochs', 'view_size', 'frames', 'train_stride', 'val_interval')
+SETTINGS = ('epochs', 'view_size', 'frames', 'train_stride', 'val_interval',
+            'precision')
+#: the value of a setting in the records written before it existed
+SETTING_DEFAULTS = dict(precision='fp32')
 
 
 class EpochRecordHook(Hook):
@@ -295,11 +299,27 @@ def parse_args(argv=None):
         type=int,
         default=None,
         help='override the view size of every row')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='train in mixed precision with channels-last (tools/train.py '
+        '--amp --channels-last): bf16 autocast on a CPU with native bf16, '
+        'fp16 on CUDA, fp32 elsewhere; recorded with each run, and runs of '
+        'another precision are not mixed into the table')
     args = parser.parse_args(argv)
     check_distinct(parser, args.seeds, '--seeds')
     if args.val_interval < 0:
         parser.error('--val-interval must be >= 0')
     return args
+
+
+def run_precision(args):
+    """What the training runs of this command compute in, in words."""
+    if not args.amp:
+        return 'fp32'
+    return use_amp(
+        Config(dict(optim_wrapper=dict(type='OptimWrapper'))),
+        channels_last=True)
 
 
 def run_settings(args):
@@ -309,7 +329,8 @@ def run_settings(args):
         view_size=args.view_size,
         frames=list(args.frames) if args.frames else None,
         train_stride=args.train_stride,
-        val_interval=args.val_interval)
+        val_interval=args.val_interval,
+        precision=run_precision(args))
 
 
 def _set_view_size(cfg, size):
@@ -373,6 +394,8 @@ def load_cfg(row, work_dir, init, seed, args):
             range(0, 367, args.train_stride))
     if args.view_size is not None:
         _set_view_size(cfg, args.view_size)
+    if args.amp:
+        use_amp(cfg, channels_last=True)
     init_ckpt = osp.join(work_dir, f'init_seed{seed}.pth')
     for part in ('backbone', 'neck'):
         checkpoint = args.pretrained \
@@ -486,6 +509,7 @@ def check_settings(runs, keys, settings, results_dir):
     table: raises ``ValueError`` naming the file and each difference."""
     for key in keys:
         saved = runs[key].get('settings', {}) if key in runs else settings
+        saved = dict(SETTING_DEFAULTS, **saved)
         differences = [
             f'{name} {saved.get(name)!r} (now {settings[name]!r})'
             for name in SETTINGS if saved.get(name) != settings[name]
@@ -604,7 +628,8 @@ def report(runs, args, results_dir):
         "the configs' views"
     title = (f'CamVid val ({val_frames} frames, 11 classes, Hungarian '
              f'matching); {args.epochs} epochs of {train_frames} train '
-             f'frames, {view}, seeds {args.seeds}')
+             f'frames, {view}, seeds {args.seeds}, training in '
+             f'{run_precision(args)}')
     print(f'\n{title}\n\n{text}')
     os.makedirs(results_dir, exist_ok=True)
     save_text_atomically(
