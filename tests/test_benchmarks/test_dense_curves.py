@@ -178,7 +178,21 @@ def test_where_the_curves_cross():
         'SimSiam': seeds(14., 16., 18.),
     })
     text = '\n'.join(lines)
-    assert '| val | DenseCL | 0: -5.0, 300: -2.0, 600: +1.0 | DenseSiam ' \
-        'ahead from between 300 and 600 |' in text
-    assert '| heldout | SimSiam | 0: +1.0, 300: +3.0, 600: +4.0 | none: ' \
-        'DenseSiam ahead throughout |' in text
+    assert '| val | DenseCL | 0 | 0: -5.0, 300: -2.0, 600: +1.0 | ' \
+        'DenseSiam ahead from between 300 and 600 |' in text
+    assert '| heldout | SimSiam | 0 | 0: +1.0, 300: +3.0, 600: +4.0 | ' \
+        'none: DenseSiam ahead throughout |' in text
+    # paired: DenseSiam's seed 1 is not compared with SimSiam, which has
+    # seed 0 only; DenseCL is compared on the mean of both seeds
+    two = seeds(15., 19., 22.)
+    two[1] = seeds(17., 21., 24.)[0]
+    dense_cl = seeds(20., 21., 21.)
+    dense_cl[1] = seeds(20., 21., 21.)[0]
+    text = '\n'.join(
+        tool.crossing_lines({
+            'DenseSiam': two,
+            'DenseCL': dense_cl,
+            'SimSiam': seeds(14., 16., 18.),
+        }))
+    assert '| val | SimSiam | 0 | 0: +1.0, 300: +3.0, 600: +4.0 |' in text
+    assert '| val | DenseCL | 0,1 | 0: -4.0, 300: -1.0, 600: +2.0 |' in text

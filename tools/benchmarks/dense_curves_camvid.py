@@ -461,21 +461,29 @@ def crossings(ours, theirs):
 
 def crossing_lines(curves, reference='DenseSiam'):
     """Markdown: the reference method's lead over every other method along
-    the curve (linear probe), and where the curves cross."""
+    the curve (linear probe), and where the curves cross.
+
+    Each pair is compared on the pre-training seeds both methods have (a
+    paired comparison), so a method with fewer finished seeds is not
+    measured against a mean over seeds it does not have.
+    """
     if reference not in curves or len(curves) < 2:
         return []
     lines = [
         f'## Where the curves cross ({reference} minus each method, '
-        'C5 linear probe, mean over pre-training seeds)', '',
-        '| protocol | method | gap at each probed iteration | crossings |',
-        '| --- | --- | --- | --- |'
+        'C5 linear probe, mean over the pre-training seeds both have)', '',
+        '| protocol | method | seeds | gap at each probed iteration | '
+        'crossings |', '| --- | --- | --- | --- | --- |'
     ]
     for protocol in ('val', 'heldout'):
-        ours = mean_curve(curves[reference], protocol)
         for name, seeds in curves.items():
-            if name == reference:
+            common = sorted(set(curves[reference]) & set(seeds))
+            if name == reference or not common:
                 continue
-            gaps, changes = crossings(ours, mean_curve(seeds, protocol))
+            ours = mean_curve({s: curves[reference][s]
+                               for s in common}, protocol)
+            theirs = mean_curve({s: seeds[s] for s in common}, protocol)
+            gaps, changes = crossings(ours, theirs)
             if not gaps:
                 continue
             cells = ', '.join(f'{i}: {g:+.1f}' for i, g in gaps)
@@ -487,7 +495,9 @@ def crossing_lines(curves, reference='DenseSiam'):
                 where = f'none: {reference} {side} throughout'
             else:
                 where = 'none: tied throughout'
-            lines.append(f'| {protocol} | {name} | {cells} | {where} |')
+            lines.append(f'| {protocol} | {name} | '
+                         f'{",".join(map(str, common))} | {cells} | '
+                         f'{where} |')
     return lines + ['']
 
 
