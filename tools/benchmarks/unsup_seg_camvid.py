@@ -57,17 +57,29 @@ a time holds ``WORK_DIR``.
 
 Issue 21, item 4 (>= 10x the last budget: all 367 frames, 96 px views,
 20 epochs, 3 seeds; ``dss-official-lr0.05`` is the authors' recipe at the
-lr that trains at batch 8), as run in the background over several
-sessions (rerun the same command to continue)::
+lr that trains at batch 8). The pre-trained initialisation is DenseSiam's
+1,500-iteration CamVid pre-training of ``docs/dense_probe.md`` section 5
+(seed 0; with DenseSiam (λ2 = 0), the best held-out dense probes there).
+Its checkpoint is not kept in the repository, so a new checkout trains it
+again first (about 35 min fp32 on 2 cores); then the table, resumable::
 
     export OMP_NUM_THREADS=2 DENSESIAM_SHARED_DATA=../shared/data
-    nice -n 10 python tools/benchmarks/unsup_seg_camvid.py \
+    INIT=work_dirs/issue21_init
+    nice -n 5 python tools/benchmarks/dense_curves_camvid.py --no-amp \
+        --methods DenseSiam --seeds 0 --phases pretrain \
+        --work-dir $INIT --results-dir $INIT/results
+    nice -n 5 python tools/benchmarks/unsup_seg_camvid.py \
         --work-dir work_dirs/issue21_unsup_seg --epochs 20 --view-size 96 \
-        --seeds 0 1 2 --inits pretrained random --pretrained PRETRAIN.pth \
+        --seeds 0 1 2 --inits pretrained random \
+        --pretrained $INIT/pretrain/densesiam-seed0/iter_1500.pth \
         --rows kmeans dss-official dss-official-lr0.05 dss-variant \
-            picie-official picie-variant
+            picie-official picie-variant [--amp]
     # table and PNGs of the runs finished so far
     ... the same command ... --report-only
+
+``--amp`` (bf16 + channels-last) only where every run of the table can
+have it: the precision is a run setting, and a run of another precision
+in the results dir is refused.
 
 Cost (one thread, ``nice``, beside another job on the 2-core machine;
 extrapolated from parts of epochs, no full epoch was run): the smoke run
@@ -82,8 +94,11 @@ about 82 CPU-s for the authors' PiCIE, 6 s a validation, so a 20-epoch
 run takes about 16 min (DenseSiam-Seg) and 30 min (PiCIE), and the
 command above (6 rows x 2 inits x 3 seeds) about 9-10 h at one thread
 under this load (the 96 px table of ``docs/unsup_seg.md``, on a less
-loaded machine, measured half these epoch times): 3-4 sessions. Runs go
-init by init, seed by seed, every row of a seed before the next seed.
+loaded machine, measured half these epoch times): 3-4 sessions. By that
+table's measured 17-23 CPU-s an epoch, one init's 15 training runs take
+2-3 h on two idle cores, one init per session (not yet measured at 20
+epochs). Runs go init by init, seed by seed, every row of a seed before the
+next seed.
 
 Runs are not bit-reproducible on CPU (the 4th digit of the losses moves
 after a few iterations between runs with the same seed); the seeds give
