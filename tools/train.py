@@ -32,8 +32,8 @@ from mmengine.logging import print_log  # noqa: E402
 import densesiam_mm  # noqa: F401,E402  (registers modules, checkpoint loading)
 from densesiam_mm.apis import build_runner  # noqa: E402
 from densesiam_mm.apis import registry_hints  # noqa: E402
-from densesiam_mm.apis import WorkDirBusyError, lock_work_dir  # noqa: E402
 from densesiam_mm.apis import use_amp  # noqa: E402
+from densesiam_mm.apis import WorkDirBusyError, lock_work_dir  # noqa: E402
 
 #: ``--vis-backends`` names: mmengine's visualisation backends
 VIS_BACKENDS = dict(

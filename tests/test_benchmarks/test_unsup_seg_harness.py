@@ -150,8 +150,7 @@ def test_runs_of_other_settings_are_refused(tool, tmp_path, monkeypatch):
     assert not calls
 
 
-def test_runs_of_another_precision_are_refused(tool, tmp_path,
-                                               monkeypatch):
+def test_runs_of_another_precision_are_refused(tool, tmp_path, monkeypatch):
     """A record from before ``--amp`` existed counts as fp32: it is reused
     by an fp32 command and refused by a bf16 one."""
     calls = _stub_runs(tool, monkeypatch)

@@ -123,8 +123,7 @@ def test_amp_keeps_fp32_on_a_cpu_without_native_bf16(monkeypatch):
     """bf16 is emulated there and slower than fp32 (docs/gpu.md)."""
     train = load_script('tools/train.py')
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: False)
-    monkeypatch.setattr(mixed_precision, 'cpu_has_native_bf16',
-                        lambda: False)
+    monkeypatch.setattr(mixed_precision, 'cpu_has_native_bf16', lambda: False)
     args = amp_args(train, channels_last=False)
     cfg = train.merge_args(
         Config(dict(optim_wrapper=dict(type='NaNGuardOptimWrapper'))), args)
@@ -142,8 +141,7 @@ def test_use_amp_says_what_the_run_trains_in(monkeypatch, native, cuda,
     """The benchmarks record the returned words with each run, so runs of
     different precision are never averaged together."""
     monkeypatch.setattr(torch.cuda, 'is_available', lambda: cuda)
-    monkeypatch.setattr(mixed_precision, 'cpu_has_native_bf16',
-                        lambda: native)
+    monkeypatch.setattr(mixed_precision, 'cpu_has_native_bf16', lambda: native)
     cfg = Config(
         dict(
             optim_wrapper=dict(type='OptimWrapper'),
