@@ -31,8 +31,8 @@ from mmengine.logging import print_log  # noqa: E402
 
 import densesiam_mm  # noqa: F401,E402  (registers modules, checkpoint loading)
 from densesiam_mm.apis import build_runner  # noqa: E402
+from densesiam_mm.apis import mixed_precision  # noqa: E402
 from densesiam_mm.apis import registry_hints  # noqa: E402
-from densesiam_mm.apis import use_amp  # noqa: E402
 from densesiam_mm.apis import WorkDirBusyError, lock_work_dir  # noqa: E402
 
 #: ``--vis-backends`` names: mmengine's visualisation backends
@@ -130,10 +130,9 @@ def merge_args(cfg, args):
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
     if args.amp:
-        use_amp(cfg)
+        mixed_precision.use_amp(cfg)
     if args.channels_last:
-        hooks = list(cfg.get('custom_hooks') or [])
-        cfg.custom_hooks = hooks + [dict(type='ChannelsLastHook')]
+        mixed_precision.use_channels_last(cfg)
     if getattr(args, 'data_root', None) is not None:
         if not osp.isdir(args.data_root):
             raise FileNotFoundError(f'--data-root {args.data_root}: no such '

@@ -55,7 +55,13 @@ def use_amp(cfg: Config, channels_last: bool = False) -> str:
             f'--amp: optim_wrapper type {kind} -> {wrapper.type}',
             logger='current')
     if channels_last:
-        hooks = list(cfg.get('custom_hooks') or [])
-        cfg.custom_hooks = hooks + [dict(type='ChannelsLastHook')]
+        use_channels_last(cfg)
         precision += ' + channels_last'
     return precision
+
+
+def use_channels_last(cfg: Config) -> None:
+    """Append a ``ChannelsLastHook`` to ``cfg.custom_hooks``: the model
+    trains in the channels-last memory format (``--channels-last``)."""
+    hooks = list(cfg.get('custom_hooks') or [])
+    cfg.custom_hooks = hooks + [dict(type='ChannelsLastHook')]
