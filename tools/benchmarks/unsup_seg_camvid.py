@@ -58,28 +58,34 @@ a time holds ``WORK_DIR``.
 Issue 21, item 4 (>= 10x the last budget: all 367 frames, 96 px views,
 20 epochs, 3 seeds; ``dss-official-lr0.05`` is the authors' recipe at the
 lr that trains at batch 8). The pre-trained initialisation is DenseSiam's
-1,500-iteration CamVid pre-training of ``docs/dense_probe.md`` section 5
-(seed 0; with DenseSiam (λ2 = 0), the best held-out dense probes there).
-Its checkpoint is not kept in the repository, so a new checkout trains it
-again first (about 35 min fp32 on 2 cores); then the table, resumable::
+1,500-iteration CamVid pre-training of ``docs/dense_probe.md`` section 5,
+seed 1 (fp32): with DenseSiam (λ2 = 0), the best held-out dense probes
+there, and the method whose segmentation variant is being trained. Seed 1
+because its checkpoint was still in the work dir when the table started
+(seed 0's had gone with an earlier checkout). The checkpoint is not kept
+in the repository; a new checkout trains it again first (about 35 min fp32
+on 2 cores; CPU runs are not bit-reproducible, so the script then warns
+that finished runs started from other weights). Then the table,
+resumable::
 
     export OMP_NUM_THREADS=2 DENSESIAM_SHARED_DATA=../shared/data
     INIT=work_dirs/issue21_init
     nice -n 5 python tools/benchmarks/dense_curves_camvid.py --no-amp \
-        --methods DenseSiam --seeds 0 --phases pretrain \
+        --methods DenseSiam --seeds 1 --phases pretrain \
         --work-dir $INIT --results-dir $INIT/results
     nice -n 5 python tools/benchmarks/unsup_seg_camvid.py \
         --work-dir work_dirs/issue21_unsup_seg --epochs 20 --view-size 96 \
         --seeds 0 1 2 --inits pretrained random \
-        --pretrained $INIT/pretrain/densesiam-seed0/iter_1500.pth \
+        --pretrained $INIT/pretrain/densesiam-seed1/iter_1500.pth \
         --rows kmeans dss-official dss-official-lr0.05 dss-variant \
-            picie-official picie-variant [--amp]
+            picie-official picie-variant
     # table and PNGs of the runs finished so far
     ... the same command ... --report-only
 
 ``--amp`` (bf16 + channels-last) only where every run of the table can
 have it: the precision is a run setting, and a run of another precision
-in the results dir is refused.
+in the results dir is refused. Item 4's table runs in fp32: it spans
+sessions, and some of this project's machines have no native bf16.
 
 Cost (one thread, ``nice``, beside another job on the 2-core machine;
 extrapolated from parts of epochs, no full epoch was run): the smoke run
