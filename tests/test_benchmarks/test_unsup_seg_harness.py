@@ -59,13 +59,14 @@ def test_epoch_curves_table_and_pngs(tool, tmp_path):
     }
     runs['kmeans_random_seed0'] = _kmeans_record(tool, 12.0)
     runs['kmeans_random_seed1'] = _kmeans_record(tool, 14.0)
+    runs['dss-variant_pretrained_seed0'] = _record(tool, 3.0)  # one seed
     done = [runs[f'dss-official_random_seed{seed}'] for seed in (0, 1)]
     epochs, mean, low, high = tool.epoch_curve(done)
     assert (epochs, mean) == ([1, 2, 3], [6.0, 7.0, 8.0])
     assert (low, high) == ([1, 2, 3], [11, 12, 13])
 
     args = argparse.Namespace(
-        rows=['kmeans', 'dss-official', 'picie-official'],
+        rows=['kmeans', 'dss-official', 'dss-variant', 'picie-official'],
         inits=['random', 'pretrained'],
         seeds=[0, 1],
         epochs=3,
@@ -80,6 +81,9 @@ def test_epoch_curves_table_and_pngs(tool, tmp_path):
     assert '| random | k-means on the initial features (no training) | ' \
         '13.00 ± 1.41 |' in text
     assert 'PiCIE' not in text  # no finished run, no line
+    # one finished seed: its value, no made-up spread
+    assert ('| pretrained | DenseSiam-Seg, earlier variant | '
+            '6.00 | 12.00 | 1 |') in text
     for name in ('results.png', 'miou_per_epoch.png'):
         assert (tmp_path / name).read_bytes().startswith(PNG_MAGIC)
 

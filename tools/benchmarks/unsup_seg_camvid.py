@@ -543,11 +543,12 @@ def check_settings(runs, keys, settings, results_dir):
 
 
 def _mean_std(values):
+    """``'mean ± std'``; one value alone has no spread to show."""
     if not values:
         return '-'
-    mean = statistics.fmean(values)
-    std = statistics.stdev(values) if len(values) > 1 else 0.
-    return f'{mean:.2f} ± {std:.2f}'
+    if len(values) == 1:
+        return f'{values[0]:.2f}'
+    return f'{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}'
 
 
 def _median(values):
@@ -711,10 +712,15 @@ def epoch_curve(done):
 
 
 def plot_curves(runs, rows, inits, seeds, path):
-    """mIoU vs epoch: one panel per init, one line per row (mean over
-    seeds, min-max band); ``kmeans`` (no training) as a dashed level."""
+    """mIoU vs epoch: one panel per init with a finished run, one line per
+    row (mean over its finished seeds, n in the legend, min-max band);
+    ``kmeans`` (no training) as a dashed level."""
     plt = _pyplot()
     from matplotlib.ticker import MaxNLocator
+    inits = [
+        init for init in inits if any(
+            _finished(runs, row, init, seeds) for row in rows)
+    ] or inits[:1]
     fig, axes = plt.subplots(
         1,
         len(inits),
@@ -729,17 +735,14 @@ def plot_curves(runs, rows, inits, seeds, path):
                 continue
             color = colors[i % len(colors)]
             epochs, mean, low, high = epoch_curve(done)
+            label = ROWS[row][0]
+            if len(done) < len(seeds):
+                label += f' ({len(done)} of {len(seeds)} seeds)'
             if row == 'kmeans':
-                ax.axhline(mean[0], color=color, ls='--', label=ROWS[row][0])
+                ax.axhline(mean[0], color=color, ls='--', label=label)
                 ax.axhspan(low[0], high[0], color=color, alpha=0.12)
                 continue
-            ax.plot(
-                epochs,
-                mean,
-                color=color,
-                marker='o',
-                ms=3,
-                label=ROWS[row][0])
+            ax.plot(epochs, mean, color=color, marker='o', ms=3, label=label)
             ax.fill_between(epochs, low, high, color=color, alpha=0.2)
         ax.set_title(f'{init} init', fontsize=10)
         ax.set_xlabel('epoch')
@@ -751,7 +754,9 @@ def plot_curves(runs, rows, inits, seeds, path):
         for handle, label in zip(*ax.get_legend_handles_labels()):
             legend.setdefault(label, handle)
     fig.suptitle(
-        f'mean over seeds {seeds} (band: min-max)', fontsize=9, y=0.99)
+        f'mean over the finished runs of seeds {seeds} (band: min-max)',
+        fontsize=9,
+        y=0.99)
     fig.tight_layout()
     fig.legend(
         list(legend.values()),
