@@ -1,6 +1,7 @@
 # Copyright (c) densesiam_mm contributors. All rights reserved.
-"""Option checks and picture writing shared by the tools (tools never
-import each other)."""
+"""Option checks, seed statistics and picture writing shared by the tools
+(tools never import each other)."""
+import math
 import os.path as osp
 
 import cv2
@@ -25,6 +26,43 @@ def check_distinct(parser, values, option: str) -> None:
                      f'{", ".join(map(str, repeated))} given more than '
                      f'once; give each {option.lstrip("-").rstrip("s")} '
                      'once')
+
+
+def mean_std(values) -> tuple:
+    """Mean and sample standard deviation (ddof 1) over seeds or trials.
+
+    Args:
+        values (list[float | None]): one value per seed; ``None`` (a seed
+            without that result) is left out.
+
+    Returns:
+        tuple: ``(mean, std)``; ``std`` is ``None`` for a single value (one
+        seed has no spread to show) and both are ``None`` for no value.
+    """
+    values = [v for v in values if v is not None]
+    if not values:
+        return None, None
+    mean = sum(values) / len(values)
+    if len(values) < 2:
+        return mean, None
+    var = sum((v - mean)**2 for v in values) / (len(values) - 1)
+    return mean, math.sqrt(var)
+
+
+def format_mean_std(values, digits: int = 2) -> str:
+    """``'mean ± std'`` for a table cell: the value alone for one seed (not a
+    made-up ``± 0.00`` or ``± nan``), ``'-'`` for none.
+
+    Args:
+        values (list[float | None]): as :func:`mean_std`.
+        digits (int): decimals of both numbers.
+    """
+    mean, std = mean_std(values)
+    if mean is None:
+        return '-'
+    if std is None:
+        return f'{mean:.{digits}f}'
+    return f'{mean:.{digits}f} ± {std:.{digits}f}'
 
 
 def check_image_out(out_file: str, inputs) -> None:

@@ -31,11 +31,12 @@ the second gets its own row, labelled with its benchmark name.
 import argparse
 import glob
 import json
-import math
 import os.path as osp
 import re
 import sys
 from collections import OrderedDict
+
+from densesiam_mm.apis.tool_io import mean_std
 
 # (group, column, log key, scale to percent)
 COLUMNS = [
@@ -130,14 +131,6 @@ def find_runs(root: str) -> 'OrderedDict[str, list]':
         benchmark = '/'.join(parts) if parts and parts != ['.'] else '.'
         runs.setdefault(benchmark, []).append(metrics)
     return runs
-
-
-def mean_std(values: list):
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, None
-    var = sum((v - mean)**2 for v in values) / (len(values) - 1)
-    return mean, math.sqrt(var)
 
 
 def summarise(name: str, runs: dict) -> list:

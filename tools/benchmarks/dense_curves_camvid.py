@@ -57,6 +57,8 @@ import os.path as osp
 import sys
 import time
 
+from densesiam_mm.apis.tool_io import format_mean_std, mean_std
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
 PROBE = osp.join(REPO_ROOT, 'tools', 'analysis', 'dense_probe.py')
@@ -404,24 +406,6 @@ def final(row, seed, args, probes):
     return results
 
 
-def mean_std(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return None, None
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, None
-    var = sum((v - mean)**2 for v in values) / (len(values) - 1)
-    return mean, var**0.5
-
-
-def fmt(values):
-    mean, std = mean_std(values)
-    if mean is None:
-        return '-'
-    return f'{mean:.2f}' + (f' ± {std:.2f}' if std is not None else '')
-
-
 def curve_values(seeds, protocol, key='linear_miou'):
     """``{iteration: [value of each seed probed there]}`` of one method's
     curve (``seeds[seed][iteration][protocol][key]``)."""
@@ -605,7 +589,7 @@ def report(args, curves, finals, timings):
         cells = [row, ','.join(map(str, done)), wall, ', '.join(kinds) or '-']
         for stage_name, protocol, key in keys:
             cells.append(
-                fmt([
+                format_mean_std([
                     r.get(stage_name, {}).get(protocol, {}).get(key)
                     for r in done.values()
                 ]))

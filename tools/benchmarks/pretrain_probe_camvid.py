@@ -32,10 +32,11 @@ continues where it stopped. Data root: ``$DENSESIAM_SHARED_DATA`` (default
 import argparse
 import importlib.util
 import json
-import math
 import os
 import os.path as osp
 import sys
+
+from densesiam_mm.apis.tool_io import format_mean_std
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
@@ -159,22 +160,6 @@ def probe(name, ckpt, seeds, work_dir):
     return result
 
 
-def mean_std(values):
-    values = [v for v in values if v is not None]
-    if not values:
-        return float('nan'), float('nan')
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, float('nan')
-    return mean, math.sqrt(
-        sum((v - mean)**2 for v in values) / (len(values) - 1))
-
-
-def fmt(values):
-    mean, std = mean_std(values)
-    return f'{mean:.2f} ± {std:.2f}'
-
-
 def table(rows, args, iters):
     lines = [
         f'| initialisation | pre-training ({iters} it): wall / CPU time '
@@ -192,14 +177,16 @@ def table(rows, args, iters):
         probes = row.get('probe')
         if probes:
             cells += [
-                fmt(probes['linear']['mIoU']),
-                fmt(probes['kmeans']['mIoU']),
-                fmt(probes['kmeans_over']['mIoU'])
+                format_mean_std(probes['linear']['mIoU']),
+                format_mean_std(probes['kmeans']['mIoU']),
+                format_mean_std(probes['kmeans_over']['mIoU'])
             ]
         else:
             cells += ['-'] * 3
         finetune = row.get('finetune')
-        cells.append(fmt([r['mIoU'] for r in finetune]) if finetune else '-')
+        cells.append(
+            format_mean_std([r['mIoU']
+                             for r in finetune]) if finetune else '-')
         lines.append('| ' + ' | '.join(cells) + ' |')
     return '\n'.join(lines)
 

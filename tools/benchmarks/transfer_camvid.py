@@ -22,7 +22,6 @@ Data root: ``$DENSESIAM_SHARED_DATA`` (default ``../shared/data``).
 """
 import argparse
 import json
-import math
 import os
 import os.path as osp
 import resource
@@ -30,7 +29,7 @@ import subprocess
 import sys
 import time
 
-from densesiam_mm.apis.tool_io import check_distinct
+from densesiam_mm.apis.tool_io import check_distinct, format_mean_std
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 TRAIN = osp.join(REPO_ROOT, 'tools', 'train.py')
@@ -121,14 +120,6 @@ def finetune(init, ckpt, seed, work_dir):
     return last_val_metrics(run_dir), seconds
 
 
-def mean_std(values):
-    mean = sum(values) / len(values)
-    if len(values) < 2:
-        return mean, float('nan')
-    return mean, math.sqrt(
-        sum((v - mean)**2 for v in values) / (len(values) - 1))
-
-
 def table(results, seeds):
     lines = [
         '| initialisation | mIoU (mean ± std) | aAcc (mean ± std) | '
@@ -136,11 +127,10 @@ def table(results, seeds):
         '| --- | --- | --- | --- |'
     ]
     for init, runs in results.items():
-        miou = mean_std([r['mIoU'] for r in runs])
-        aacc = mean_std([r['aAcc'] for r in runs])
+        miou = format_mean_std([r['mIoU'] for r in runs])
+        aacc = format_mean_std([r['aAcc'] for r in runs])
         per_seed = ', '.join(f'{r["mIoU"]:.2f}' for r in runs)
-        lines.append(f'| {init} | {miou[0]:.2f} ± {miou[1]:.2f} | '
-                     f'{aacc[0]:.2f} ± {aacc[1]:.2f} | {per_seed} |')
+        lines.append(f'| {init} | {miou} | {aacc} | {per_seed} |')
     return '\n'.join(lines)
 
 

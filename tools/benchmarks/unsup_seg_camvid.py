@@ -87,24 +87,15 @@ have it: the precision is a run setting, and a run of another precision
 in the results dir is refused. Item 4's table runs in fp32: it spans
 sessions, and some of this project's machines have no native bf16.
 
-Cost (one thread, ``nice``, beside another job on the 2-core machine;
-extrapolated from parts of epochs, no full epoch was run): the smoke run
-``--frames 8 4 --epochs 2 --view-size 32 --rows dss-official`` (one
-iteration an epoch) takes 0.3-0.7 s an epoch, 0.2 s a validation, 17 s
-in all (start-up dominates). With 96 px views and 24 train / 8 val frames
-(3 iterations an epoch), the second epoch took 2.8 CPU-s for
-``dss-official`` and 5.4 CPU-s for ``picie-official`` (its clustering over
-every pixel included), a validation 0.5 s. Scaled linearly to the 367
-train and 101 val frames: about 42 CPU-s an epoch for DenseSiam-Seg and
-about 82 CPU-s for the authors' PiCIE, 6 s a validation, so a 20-epoch
-run takes about 16 min (DenseSiam-Seg) and 30 min (PiCIE), and the
-command above (6 rows x 2 inits x 3 seeds) about 9-10 h at one thread
-under this load (the 96 px table of ``docs/unsup_seg.md``, on a less
-loaded machine, measured half these epoch times): 3-4 sessions. By that
-table's measured 17-23 CPU-s an epoch, one init's 15 training runs take
-2-3 h on two idle cores, one init per session (not yet measured at 20
-epochs). Runs go init by init, seed by seed, every row of a seed before the
-next seed.
+Cost, measured on item 4's runs (fp32, ``OMP_NUM_THREADS=2``, two idle
+cores of an AMD EPYC Zen 4, session 7-8): a 20-epoch run of all 367
+frames at 96 px takes 9-12 min for DenseSiam-Seg, 16-18.5 min for the
+authors' PiCIE (its clustering of every pixel included), 7.5-9.5 min for
+the PiCIE variant and under a minute for ``kmeans``; one seed of the six
+rows above about 63 min, so 2 inits x 3 seeds about 6 h. Runs go init by
+init, seed by seed, every row of a seed before the next seed; to have the
+most informative rows at three seeds first, run them alone (``--rows``),
+then the others with the same command.
 
 Runs are not bit-reproducible on CPU (the 4th digit of the losses moves
 after a few iterations between runs with the same seed); the seeds give
@@ -127,7 +118,7 @@ from mmengine.registry import init_default_scope
 import densesiam_mm  # noqa: F401
 from densesiam_mm.apis import (WorkDirBusyError, build_runner, lock_work_dir,
                                use_amp)
-from densesiam_mm.apis.tool_io import check_distinct
+from densesiam_mm.apis.tool_io import check_distinct, format_mean_std
 from densesiam_mm.checkpoint import (load_checkpoint_file,
                                      save_text_atomically, tensor_checksum)
 from densesiam_mm.engine.hooks import KMeansClusteringHook
@@ -542,15 +533,6 @@ def check_settings(runs, keys, settings, results_dir):
                 'the options of that run).')
 
 
-def _mean_std(values):
-    """``'mean ± std'``; one value alone has no spread to show."""
-    if not values:
-        return '-'
-    if len(values) == 1:
-        return f'{values[0]:.2f}'
-    return f'{statistics.fmean(values):.2f} ± {statistics.stdev(values):.2f}'
-
-
 def _median(values):
     values = sorted(values)
     return f'{values[len(values) // 2]:.0f}' if values else '-'
@@ -586,8 +568,8 @@ def table(runs, rows, inits, seeds):
             val_time = _median([t for run in done for t in run['val_times']])
             lines.append(
                 f'| {init} | {ROWS[row][0]} | '
-                f"{_mean_std([r['metrics']['mIoU'] for r in done])} | "
-                f"{_mean_std([r['metrics']['aAcc'] for r in done])} | "
+                f"{format_mean_std([r['metrics']['mIoU'] for r in done])} | "
+                f"{format_mean_std([r['metrics']['aAcc'] for r in done])} | "
                 f'{len(done)} | {per_epoch[0]} | {per_epoch[1]} | '
                 f'{val_time} |')
     return '\n'.join(lines)
