@@ -50,13 +50,13 @@ written under the work dir, never copied into the repository.
 """
 import argparse
 import glob
-import importlib.util
 import json
 import os
 import os.path as osp
 import sys
 import time
 
+from densesiam_mm.apis.benchmark_runs import run_command
 from densesiam_mm.apis.tool_io import format_mean_std, mean_std
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -141,13 +141,9 @@ def make_splits(work_dir):
 
 
 def run(cmd, log_file):
-    """``transfer_camvid.run`` (one implementation): ``cmd`` in the repo
-    root, appended to ``log_file``, failing loudly; wall and CPU seconds."""
-    path = osp.join(REPO_ROOT, 'tools', 'benchmarks', 'transfer_camvid.py')
-    spec = importlib.util.spec_from_file_location('transfer_camvid', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.run(cmd, log_file, append=True)
+    """``cmd`` in the repo root, appended to ``log_file``, failing loudly;
+    wall and CPU seconds."""
+    return run_command(cmd, log_file, cwd=REPO_ROOT, append=True)
 
 
 def run_dir(work_dir, name, seed):

@@ -30,12 +30,12 @@ continues where it stopped. Data root: ``$DENSESIAM_SHARED_DATA`` (default
 ``../shared/data``).
 """
 import argparse
-import importlib.util
 import json
 import os
 import os.path as osp
 import sys
 
+from densesiam_mm.apis.benchmark_runs import finetune_from, run_command
 from densesiam_mm.apis.tool_io import format_mean_std
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -53,16 +53,10 @@ PRETRAIN_CONFIGS = {
     'densesiam-wo-regionsim_resnet18_1xb16-coslr-300i_camvid-128x128.py',
 }
 RANDOM_INIT = 'random init'
-
-
-def _load_transfer_camvid():
-    """The FCN fine-tune machinery of ``tools/benchmarks/transfer_camvid.py``
-    (one implementation of that protocol)."""
-    path = osp.join(REPO_ROOT, 'tools', 'benchmarks', 'transfer_camvid.py')
-    spec = importlib.util.spec_from_file_location('transfer_camvid', path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+#: the FCN fine-tune protocol of ``transfer_camvid.py``: the config is its
+#: one definition (budget, crop, schedule), shared by both tools
+FINETUNE_CONFIG = ('configs/benchmarks/mmsegmentation/camvid/'
+                   'fcn_resnet18-d16_1xb4-40i_camvid-128x128.py')
 
 
 def slug(name: str) -> str:
@@ -75,9 +69,8 @@ def slug(name: str) -> str:
 
 
 def run(cmd, log_file, append=False):
-    """``transfer_camvid.run``: ``cmd`` in the repo root, logged, its wall
-    and CPU seconds."""
-    return _load_transfer_camvid().run(cmd, log_file, append=append)
+    """``cmd`` in the repo root, logged, its wall and CPU seconds."""
+    return run_command(cmd, log_file, cwd=REPO_ROOT, append=append)
 
 
 def pretrain(name, work_dir, iters, seed=None):
@@ -267,11 +260,13 @@ def main(argv=None):
     if args.phases == ['pretrain']:
         return rows
     if 'finetune' in args.phases:
-        transfer = _load_transfer_camvid()
         for seed in args.finetune_seeds:  # seed-major, as transfer_camvid
             for name, row in rows.items():
-                metrics, seconds = transfer.finetune(
-                    slug(name), row['checkpoint'], seed, work_dir)
+                run_dir = osp.join(work_dir, 'finetune', slug(name),
+                                   f'seed{seed}')
+                metrics, seconds = finetune_from(FINETUNE_CONFIG,
+                                                 row['checkpoint'], seed,
+                                                 run_dir, REPO_ROOT)
                 row.setdefault('finetune', []).append(metrics)
                 print(
                     f'{name} FCN seed {seed}: mIoU {metrics["mIoU"]:.2f} '

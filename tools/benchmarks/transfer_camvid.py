@@ -24,11 +24,10 @@ import argparse
 import json
 import os
 import os.path as osp
-import resource
-import subprocess
 import sys
 import time
 
+from densesiam_mm.apis.benchmark_runs import finetune_from, run_command
 from densesiam_mm.apis.tool_io import check_distinct, format_mean_std
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -43,27 +42,9 @@ FINETUNE_CONFIG = ('configs/benchmarks/mmsegmentation/camvid/'
 
 
 def run(cmd, log_file, append=False):
-    """Run ``cmd`` in the repo root, output to ``log_file``; fail loudly.
-
-    Returns the wall time and the CPU time (user + system of the child) in
-    seconds; on a shared machine the CPU time is the comparable cost."""
-    start = time.time()
-    cpu_start = _children_cpu()
-    os.makedirs(osp.dirname(osp.abspath(log_file)), exist_ok=True)
-    with open(log_file, 'a' if append else 'w') as f:
-        proc = subprocess.run(
-            cmd, cwd=REPO_ROOT, stdout=f, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        with open(log_file) as f:
-            tail = f.read()[-3000:]
-        sys.exit(f'failed ({proc.returncode}): {" ".join(cmd)}\n'
-                 f'see {log_file}:\n{tail}')
-    return time.time() - start, _children_cpu() - cpu_start
-
-
-def _children_cpu():
-    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return usage.ru_utime + usage.ru_stime
+    """``cmd`` in the repo root, output to ``log_file``; its wall and CPU
+    seconds (:func:`~densesiam_mm.apis.benchmark_runs.run_command`)."""
+    return run_command(cmd, log_file, cwd=REPO_ROOT, append=append)
 
 
 def pretrain(name, work_dir, iters, batch):
@@ -87,37 +68,11 @@ def pretrain(name, work_dir, iters, batch):
     return ckpt
 
 
-def last_val_metrics(run_dir):
-    """``{'mIoU': ..., 'aAcc': ...}`` of the last validation of a run."""
-    stamps = sorted(
-        d for d in os.listdir(run_dir)
-        if osp.isdir(osp.join(run_dir, d, 'vis_data')))
-    with open(osp.join(run_dir, stamps[-1], 'vis_data', 'scalars.json')) as f:
-        records = [json.loads(line) for line in f if line.strip()]
-    val = [r for r in records if 'mIoU' in r]
-    if not val:
-        sys.exit(f'no mIoU logged in {run_dir}')
-    return {k: val[-1][k] for k in ('mIoU', 'aAcc')}
-
-
 def finetune(init, ckpt, seed, work_dir):
+    """The FCN fine-tune of ``init`` (``ckpt``; None: scratch) with ``seed``:
+    its last val ``{'mIoU', 'aAcc'}`` and wall seconds."""
     run_dir = osp.join(work_dir, 'finetune', init.lower(), f'seed{seed}')
-    if osp.isdir(run_dir) and any(
-            osp.isdir(osp.join(run_dir, d, 'vis_data'))
-            for d in os.listdir(run_dir)):
-        try:
-            return last_val_metrics(run_dir), 0.
-        except SystemExit:
-            pass  # an unfinished run: train again
-    init_opt = (f'model.backbone.init_cfg.checkpoint={ckpt}'
-                if ckpt else 'model.backbone.init_cfg=None')
-    cmd = [
-        sys.executable, TRAIN, FINETUNE_CONFIG, '--work-dir', run_dir,
-        '--cfg-options', f'randomness.seed={seed}', init_opt
-    ]
-    os.makedirs(run_dir, exist_ok=True)
-    seconds, _ = run(cmd, run_dir + '.log')
-    return last_val_metrics(run_dir), seconds
+    return finetune_from(FINETUNE_CONFIG, ckpt, seed, run_dir, REPO_ROOT)
 
 
 def table(results, seeds):
