@@ -8,8 +8,11 @@ import pytest
 from mmengine.registry import DefaultScope
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
-SHARED_DATA = os.environ.get('DENSESIAM_SHARED_DATA',
-                             osp.join(REPO_ROOT, '..', 'shared', 'data'))
+# absolute: a relative DENSESIAM_SHARED_DATA (``../shared/data``, as the docs
+# write it) would otherwise be read from wherever a test links or runs it
+SHARED_DATA = osp.abspath(
+    os.environ.get('DENSESIAM_SHARED_DATA',
+                   osp.join(REPO_ROOT, '..', 'shared', 'data')))
 DEMO_DATA = osp.join(REPO_ROOT, 'data', 'demo')
 
 
