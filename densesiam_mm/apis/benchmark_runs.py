@@ -11,6 +11,11 @@ import subprocess
 import sys
 import time
 
+#: the CamVid FCN fine-tune protocol (budget, crop, schedule are the
+#: config's) of ``transfer_camvid.py`` and ``pretrain_probe_camvid.py``
+CAMVID_FCN_CONFIG = ('configs/benchmarks/mmsegmentation/camvid/'
+                     'fcn_resnet18-d16_1xb4-40i_camvid-128x128.py')
+
 
 def _children_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_CHILDREN)

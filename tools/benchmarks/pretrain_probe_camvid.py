@@ -35,7 +35,8 @@ import os
 import os.path as osp
 import sys
 
-from densesiam_mm.apis.benchmark_runs import finetune_from, run_command
+from densesiam_mm.apis.benchmark_runs import (CAMVID_FCN_CONFIG, finetune_from,
+                                              run_command)
 from densesiam_mm.apis.tool_io import format_mean_std
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -53,10 +54,6 @@ PRETRAIN_CONFIGS = {
     'densesiam-wo-regionsim_resnet18_1xb16-coslr-300i_camvid-128x128.py',
 }
 RANDOM_INIT = 'random init'
-#: the FCN fine-tune protocol of ``transfer_camvid.py``: the config is its
-#: one definition (budget, crop, schedule), shared by both tools
-FINETUNE_CONFIG = ('configs/benchmarks/mmsegmentation/camvid/'
-                   'fcn_resnet18-d16_1xb4-40i_camvid-128x128.py')
 
 
 def slug(name: str) -> str:
@@ -264,7 +261,7 @@ def main(argv=None):
             for name, row in rows.items():
                 run_dir = osp.join(work_dir, 'finetune', slug(name),
                                    f'seed{seed}')
-                metrics, seconds = finetune_from(FINETUNE_CONFIG,
+                metrics, seconds = finetune_from(CAMVID_FCN_CONFIG,
                                                  row['checkpoint'], seed,
                                                  run_dir, REPO_ROOT)
                 row.setdefault('finetune', []).append(metrics)

@@ -27,7 +27,8 @@ import os.path as osp
 import sys
 import time
 
-from densesiam_mm.apis.benchmark_runs import finetune_from, run_command
+from densesiam_mm.apis.benchmark_runs import (CAMVID_FCN_CONFIG, finetune_from,
+                                              run_command)
 from densesiam_mm.apis.tool_io import check_distinct, format_mean_std
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -37,8 +38,6 @@ PRETRAIN_CONFIGS = {
     'configs/densesiam/densesiam_resnet18_1xb16-coslr-200i_camvid.py',  # noqa: E501
     'SimSiam': 'configs/simsiam/simsiam_resnet18_1xb16-coslr-200i_camvid.py',
 }
-FINETUNE_CONFIG = ('configs/benchmarks/mmsegmentation/camvid/'
-                   'fcn_resnet18-d16_1xb4-40i_camvid-128x128.py')
 
 
 def run(cmd, log_file, append=False):
@@ -72,7 +71,7 @@ def finetune(init, ckpt, seed, work_dir):
     """The FCN fine-tune of ``init`` (``ckpt``; None: scratch) with ``seed``:
     its last val ``{'mIoU', 'aAcc'}`` and wall seconds."""
     run_dir = osp.join(work_dir, 'finetune', init.lower(), f'seed{seed}')
-    return finetune_from(FINETUNE_CONFIG, ckpt, seed, run_dir, REPO_ROOT)
+    return finetune_from(CAMVID_FCN_CONFIG, ckpt, seed, run_dir, REPO_ROOT)
 
 
 def table(results, seeds):
